@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# OpenHumanoid quick start for a fresh Debian 12 machine (run as root, or with sudo available).
+#   scripts/quickstart.sh demo   install what is missing, build, run the main job on the built-in robot
+#   scripts/quickstart.sh test   install what is missing, build, run every test (CTest)
+#   scripts/quickstart.sh build  install what is missing and build only
+# Environment: BUILD_DIR (default build), JOBS (default nproc), OH_SKIP_APT=1 to skip the package check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+BUILD_DIR=${BUILD_DIR:-build}
+JOBS=${JOBS:-$(nproc)}
+mode=${1:-demo}
+
+# Debian 12 (bookworm) packages the build and tests need.
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config
+  libmujoco-dev libeigen3-dev libtinyxml2-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
+  libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+install_missing() {
+  [ "${OH_SKIP_APT:-0}" = 1 ] && return 0
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "[quickstart] installing: ${missing[*]}"
+  local SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build() {
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+
+install_missing
+build
+case "$mode" in
+  build) ;;
+  demo)
+    "$BUILD_DIR/apps/humanoid/humanoid" inspect
+    ;;
+  test)
+    ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
+    ;;
+  *) echo "usage: $0 demo|test|build" >&2; exit 2 ;;
+esac
