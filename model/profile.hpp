@@ -96,7 +96,8 @@ Eigen::Vector3d center_of_mass(const Model& model, const Eigen::VectorXd& q);
 ///    sphere/capsule bottoms, cylinder rims, mesh vertices), their bounding rectangle in the sole frame;
 ///  - torso: the first body above the pelvis where two or more jointed chains branch; arms: the two
 ///    lateral chains from it with >= 3 joints; hand: where an arm branches into fingers, or its last
-///    jointed body; head: the remaining chain from the torso that reaches highest.
+///    jointed body; head: the remaining chain from the torso near the mid-plane that reaches highest,
+///    above the shoulders (a jointless one only on a robot with arms).
 /// Throws ModelError("<model>: no legs found: <reason>") when two feet cannot be found, and ModelError for
 /// a nominal configuration of the wrong size.
 Profile detect_profile(const Model& model);

@@ -432,14 +432,14 @@ void fill_upper_body(const Kinematics& k, Profile& p) {
     p.right_hand_joints = joints_below(k, right->end);
   }
   // Head: of the other chains near the mid-plane, the one reaching highest, above the shoulders (or, with
-  // no arms, above the torso).
+  // no arms, above the torso). Without arms it must have a joint: a welded upper body is not a head.
   double shoulders = k.height(k.X[torso].translation());
   for (const Chain* arm : {left, right})
     if (arm) shoulders = std::max(shoulders, k.height(k.X[arm->root].translation()));
   const Chain* head = nullptr;
   for (const Chain& ch : chains) {
     if (&ch == left || &ch == right || std::abs(ch.lateral) >= 0.1) continue;
-    if (ch.top <= shoulders) continue;
+    if (ch.top <= shoulders || (ch.joints.empty() && !left && !right)) continue;
     if (!head || ch.top > head->top) head = &ch;
   }
   p.head_body = head ? head->end : -1;
