@@ -209,10 +209,10 @@ constexpr Droppable kDroppable[] = {
     {"texture", "colorspace", nullptr, "rendering only"},
     {"texture", "nchannel", nullptr, "rendering only"},
     {"hfield", "content_type", nullptr, "file-type hint"},
-    {"option", "ls_iterations", nullptr, "line-search iteration cap of the CG/Newton solvers (a solver budget)"},
-    {"option", "ls_tolerance", nullptr, "line-search tolerance of the CG/Newton solvers (a solver budget)"},
-    // eulerdamp only matters for integrator="Euler"; 2.2.2's Euler always integrates joint damping
-    // implicitly, which is MuJoCo 3's default (eulerdamp enabled). With implicit integrators it has no effect.
+    {"option", "ls_iterations", nullptr, "iteration budget of the CG/Newton line search"},
+    {"option", "ls_tolerance", nullptr, "tolerance of the CG/Newton line search"},
+    // eulerdamp only matters for integrator="Euler" (see drop_unsupported_attributes): 2.2.2's Euler
+    // always integrates joint damping implicitly, MuJoCo 3's default (eulerdamp enabled).
     {"flag", "eulerdamp", nullptr, "only affects integrator=Euler"},
     {"flag", "island", nullptr, "constraint-island decomposition of the solver; same solution"},
     {"flag", "autoreset", nullptr, "resets mjData after a numerical instability; not part of the dynamics"},
@@ -685,6 +685,10 @@ class Translator {
       if (!is(e, d.tag)) continue;
       const char* v = e->Attribute(d.attr);
       if (!v || (d.only && std::string(v) != d.only)) continue;
+      if (is(e, "flag") && std::string(d.attr) == "eulerdamp" && std::string(v) == "disable" &&
+          integrator() == "Euler")
+        fail(e, "eulerdamp=\"disable\" with the Euler integrator: MuJoCo 2.2.2 always integrates joint "
+                "damping implicitly (no equivalent)");
       if (is(e, "light") && std::string(d.attr) == "type" && std::string(v) == "directional" &&
           !e->Attribute("directional")) {
         e->SetAttribute("directional", "true");
@@ -779,6 +783,14 @@ class Translator {
     }
   }
 
+  /// The integrator the model asks for (MuJoCo's default is Euler; the last <option> wins).
+  std::string integrator() {
+    std::string i = "Euler";
+    for (XMLElement* o : children(doc_.RootElement(), "option"))
+      if (const char* v = o->Attribute("integrator")) i = v;
+    return i;
+  }
+
   void rewrite_option() {
     for (XMLElement* o : children(doc_.RootElement(), "option")) {
       if (const char* i = o->Attribute("integrator"); i && std::string(i) == "implicitfast") {
@@ -813,9 +825,7 @@ class Translator {
     XMLElement* s = sizes.empty() ? nullptr : sizes.front();
     if (!s) {
       s = doc_.NewElement("size");
-      XMLElement* after = children(root, "option").empty() ? nullptr : children(root, "option").back();
-      if (!after) after = children(root, "compiler").back();
-      root->InsertAfterChild(after, s);
+      root->InsertAfterChild(children(root, "compiler").back(), s);  // rewrite_compiler made sure of one
       origins_[s] = {file_.string(), 0};
     }
     std::string what;
@@ -928,6 +938,14 @@ class Translator {
         k->SetAttribute("fromto", fmt_nums(v, 6).c_str());
         return;
       }
+      // An alternative orientation (euler, axisangle, ...) in a default class overrides an element's
+      // quat in both MuJoCo versions, so the quat written below would be ignored: refuse that corner.
+      if (takes_defaults)
+        for (XMLElement* d : default_elems(k, k->Name()))
+          for (const char* alt : {"axisangle", "xyaxes", "zaxis", "euler"})
+            if (d->Attribute(alt))
+              fail(k, fmt::format("inside <frame>, with {} from a default class: cannot be composed exactly for "
+                                  "MuJoCo 2.2.2", alt));
       const Vec3 p = vec3_or(attr("pos"), Vec3::Zero());
       set_vec(k, "pos", fp + fq * p);
       if (tag == "light") {
@@ -1140,8 +1158,10 @@ class Translator {
         a->elem->SetAttribute("forcelimited", "true");
         a->state.forcerange = std::array<double, 2>{lo, hi};
         a->state.forcelimited = "true";
-        note(fmt::format("{} actuatorfrcrange={} -> {} forcerange={} forcelimited=true{}", describe(j),
-                         collapse_whitespace(range), describe(a->elem), fmt_nums(v, 2),
+        const char* an = a->elem->Attribute("name");
+        note(fmt::format("{} actuatorfrcrange={} -> <{}{}> forcerange={} forcelimited=true{}", describe(j),
+                         collapse_whitespace(range), a->elem->Name(), an ? fmt::format(" name={}", an) : "",
+                         fmt_nums(v, 2),
                          drivers.size() > 1 ? " (several actuators: MuJoCo 3 clamps their sum; applied to each)" : ""));
       }
     }

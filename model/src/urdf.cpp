@@ -265,7 +265,12 @@ Result load_urdf(const fs::path& file, const Options& options) {
       sz->DeleteAttribute("nconmax");
       sz->DeleteAttribute("njmax");
     }
-  if (base && !base->FirstChildElement("joint") && !base->FirstChildElement("freejoint")) {
+  bool has_world_link = false;  // MuJoCo's importer makes a link named "world" the world body: fixed base
+  for (XMLElement* l = robot->FirstChildElement("link"); l; l = l->NextSiblingElement("link"))
+    has_world_link |= l->Attribute("name") && std::string(l->Attribute("name")) == "world";
+  if (has_world_link) {
+    note(fmt::format("{}: fixed base (the URDF attaches the robot to a 'world' link); no free joint added", fname));
+  } else if (base && !base->FirstChildElement("joint") && !base->FirstChildElement("freejoint")) {
     const char* bn = base->Attribute("name");
     XMLElement* fj = out.NewElement("freejoint");
     fj->SetAttribute("name", "floating_base_joint");

@@ -99,6 +99,12 @@ TEST(Compat, DropsAttributesWithoutDynamics) {
   EXPECT_EQ(r.mj->opt.integrator, mjINT_IMPLICIT);
 }
 
+TEST(Compat, EulerdampDisableWithEulerHasNoEquivalent) {
+  const std::string e = error_of(
+      R"(<mujoco><option><flag eulerdamp="disable"/></option><worldbody><body><freejoint/><geom size="1"/></body></worldbody></mujoco>)");
+  EXPECT_NE(e.find("eulerdamp"), std::string::npos) << e;
+}
+
 TEST(Compat, CollapsesMultiLineNumbers) {
   const Result r = load(R"(
 <mujoco>

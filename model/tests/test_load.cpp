@@ -205,7 +205,7 @@ TEST(Load, G1RewritesAreRecorded) {
   REQUIRE_SHARED();
   const LoadedRobot& r = robot("robots/unitree_g1/scene.xml");
   for (const char* what : {"autolimits=true", "integrator=implicitfast -> implicit",
-                           "<joint name=left_hip_pitch_joint> actuatorfrcrange=-88 88 -> g1.xml: <general "
+                           "g1.xml: <joint name=left_hip_pitch_joint> actuatorfrcrange=-88 88 -> <general "
                            "name=left_hip_pitch_joint> forcerange=-88 88 forcelimited=true",
                            "<key name=stand> qpos: multi-line", "nconmax=200 njmax=1000"})
     EXPECT_TRUE(has_rewrite(r, what)) << what;
@@ -354,6 +354,21 @@ TEST(Load, SmallUrdfWithPrimitives) {
   EXPECT_DOUBLE_EQ(r.model.joints[j].velocity_limit, 3);
   EXPECT_DOUBLE_EQ(r.model.joints[j].effort_limit, 12.5);
   EXPECT_NEAR(r.model.bodies[1].pos.z(), 0.1, 1e-9);  // box bottom on the floor
+}
+
+TEST(Load, UrdfWithWorldLinkKeepsAFixedBase) {
+  TempDir dir;
+  const fs::path f = dir.write("fixed.urdf", R"(<robot name="fixed">
+  <link name="world"/>
+  <link name="base"><inertial><mass value="1"/><inertia ixx="0.1" iyy="0.1" izz="0.1" ixy="0" ixz="0" iyz="0"/></inertial></link>
+  <joint name="mount" type="fixed"><parent link="world"/><child link="base"/></joint>
+  <link name="arm"><inertial><mass value="1"/><inertia ixx="0.1" iyy="0.1" izz="0.1" ixy="0" ixz="0" iyz="0"/></inertial></link>
+  <joint name="j" type="continuous"><parent link="base"/><child link="arm"/><limit effort="2" velocity="1"/></joint>
+</robot>)");
+  const LoadedRobot r = oh::model::load(f);
+  EXPECT_FALSE(r.model.has_floating_base());
+  EXPECT_EQ(r.model.nq, 1);
+  EXPECT_EQ(r.model.nu, 1);
 }
 
 }  // namespace
