@@ -1,0 +1,167 @@
+// Internal inline kernels shared by the algorithm sources: joint transforms and motion subspaces
+// (Featherstone RBDA Table 4.1) specialised for axis-aligned and general revolute axes.
+#pragma once
+
+#include "dynamics/dynamics.hpp"
+
+#include <cmath>
+
+namespace oh::dynamics::detail {
+
+/// A = B * Rot(e_k, theta) for an axis-aligned rotation, touching only the two columns that change.
+inline void times_axis_rotation(const Mat3& B, int k, double c, double s, Mat3& A) {
+  switch (k) {
+    case 0:  // Rx = [1 0 0; 0 c -s; 0 s c]
+      A.col(0) = B.col(0);
+      A.col(1) = c * B.col(1) + s * B.col(2);
+      A.col(2) = c * B.col(2) - s * B.col(1);
+      break;
+    case 1:  // Ry = [c 0 s; 0 1 0; -s 0 c]
+      A.col(0) = c * B.col(0) - s * B.col(2);
+      A.col(1) = B.col(1);
+      A.col(2) = s * B.col(0) + c * B.col(2);
+      break;
+    default:  // Rz = [c -s 0; s c 0; 0 0 1]
+      A.col(0) = c * B.col(0) + s * B.col(1);
+      A.col(1) = c * B.col(1) - s * B.col(0);
+      A.col(2) = B.col(2);
+      break;
+  }
+}
+
+/// Rot(e_k, theta) itself.
+inline void axis_rotation(int k, double c, double s, Mat3& A) {
+  switch (k) {
+    case 0: A << 1, 0, 0, 0, c, -s, 0, s, c; break;
+    case 1: A << c, 0, s, 0, 1, 0, -s, 0, c; break;
+    default: A << c, -s, 0, s, c, 0, 0, 0, 1; break;
+  }
+}
+
+/// Rodrigues: Rot(a, theta) = c 1 + s [a]x + (1 - c) a a^T for a unit axis a.
+inline void rodrigues(const Vec3& a, double c, double s, Mat3& R) {
+  const double t = 1.0 - c;
+  const double xy = t * a.x() * a.y(), xz = t * a.x() * a.z(), yz = t * a.y() * a.z();
+  R << c + t * a.x() * a.x(), xy - s * a.z(), xz + s * a.y(),  //
+      xy + s * a.z(), c + t * a.y() * a.y(), yz - s * a.x(),   //
+      xz - s * a.y(), yz + s * a.x(), c + t * a.z() * a.z();
+}
+
+/// Rotation matrix of a (w, x, y, z) quaternion, normalised first (as MuJoCo does); identity for zero.
+inline void quaternion_matrix(const double* q, Mat3& R) {
+  const double n2 = q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3];
+  if (!(n2 > 0.0)) {
+    R.setIdentity();
+    return;
+  }
+  const double s = 2.0 / n2;
+  const double w = q[0], x = q[1], y = q[2], z = q[3];
+  const double xx = s * x * x, yy = s * y * y, zz = s * z * z;
+  const double xy = s * x * y, xz = s * x * z, yz = s * y * z;
+  const double wx = s * w * x, wy = s * w * y, wz = s * w * z;
+  R << 1 - yy - zz, xy - wz, xz + wy,  //
+      xy + wz, 1 - xx - zz, yz - wx,   //
+      xz - wy, yz + wx, 1 - xx - yy;
+}
+
+inline void sin_cos(double x, double& s, double& c) {
+#if defined(__GNUC__) && !defined(__clang__)
+  __builtin_sincos(x, &s, &c);
+#else
+  s = std::sin(x);
+  c = std::cos(x);
+#endif
+}
+
+/// The node's placement in its parent, liMi = placement * X_J(q) (RBDA eq. 4.16 with Table 4.1), and,
+/// when kWorld, oMi = oMp * liMi. Uses the axis-aligned and identity-rotation specialisations.
+template <bool kWorld>
+inline void node_placement(const Node& n, const double* q, const SE3& oMp, SE3& liMi, SE3& oMi) {
+  const SE3& P = n.placement;
+  switch (n.type) {
+    case JointType::kRevolute: {
+      double s, c;
+      sin_cos(q[n.idx_q] - n.q0, s, c);
+      liMi.p = P.p;
+      if (n.axis_index >= 0) {
+        s *= n.axis_sign;
+        if (n.placement_rotation_is_identity) {
+          axis_rotation(n.axis_index, c, s, liMi.R);
+          if constexpr (kWorld) {
+            times_axis_rotation(oMp.R, n.axis_index, c, s, oMi.R);
+            oMi.p.noalias() = oMp.R * P.p;
+            oMi.p += oMp.p;
+          }
+          return;
+        }
+        times_axis_rotation(P.R, n.axis_index, c, s, liMi.R);
+      } else if (n.placement_rotation_is_identity) {
+        rodrigues(n.axis, c, s, liMi.R);
+      } else {
+        Mat3 RJ;
+        rodrigues(n.axis, c, s, RJ);
+        liMi.R.noalias() = P.R * RJ;
+      }
+      break;
+    }
+    case JointType::kPrismatic: {
+      const double d = q[n.idx_q] - n.q0;
+      liMi.R = P.R;
+      liMi.p.noalias() = P.R * (d * n.axis);
+      liMi.p += P.p;
+      break;
+    }
+    case JointType::kFree:
+      quaternion_matrix(q + n.idx_q + 3, liMi.R);
+      liMi.p = Eigen::Map<const Vec3>(q + n.idx_q);
+      if constexpr (kWorld) oMi = liMi;  // a free node's parent is the universe
+      return;
+    case JointType::kFixed:
+      liMi = P;
+      break;
+  }
+  if constexpr (kWorld) {
+    oMi.R.noalias() = oMp.R * liMi.R;
+    oMi.p.noalias() = oMp.R * liMi.p;
+    oMi.p += oMp.p;
+  }
+}
+
+/// The world-frame motion subspace column of a 1-DoF node: revolute [p x a; a], prismatic [a; 0], with a
+/// the axis in world axes and p the node origin (a point on the axis).
+inline void world_subspace(const Node& n, const SE3& oMi, Vec3& lin, Vec3& ang) {
+  Vec3 axis;
+  if (n.axis_index >= 0)
+    axis = n.axis_sign * oMi.R.col(n.axis_index);
+  else
+    axis.noalias() = oMi.R * n.axis;
+  if (n.type == JointType::kRevolute) {
+    ang = axis;
+    lin = oMi.p.cross(axis);
+  } else {
+    lin = axis;
+    ang.setZero();
+  }
+}
+
+/// World-frame Jacobian columns of a node (1 or 6).
+inline void world_columns(const Node& n, const SE3& oMi, Matrix6Xd& J) {
+  if (n.type == JointType::kFree) {
+    auto cols = J.middleCols<6>(n.idx_v);
+    cols.topLeftCorner<3, 3>() = oMi.R;
+    cols.bottomLeftCorner<3, 3>().setZero();
+    for (int k = 0; k < 3; ++k) cols.col(3 + k).head<3>() = oMi.p.cross(oMi.R.col(k));
+    cols.bottomRightCorner<3, 3>() = oMi.R;
+    return;
+  }
+  Vec3 lin, ang;
+  world_subspace(n, oMi, lin, ang);
+  J.col(n.idx_v) << lin, ang;
+}
+
+/// Motion of a 6-vector column.
+inline Motion column_motion(const Matrix6Xd& J, int k) {
+  return {J.col(k).head<3>(), J.col(k).tail<3>()};
+}
+
+}  // namespace oh::dynamics::detail
