@@ -110,6 +110,7 @@ void parse_xml(XMLDocument& doc, const std::string& text, const std::string& fil
     std::string what = doc.ErrorStr() ? doc.ErrorStr() : "";
     if (auto p = what.find("Line number="); p != std::string::npos)
       if (auto q = what.find(": ", p); q != std::string::npos) what = what.substr(q + 2);
+    if (what.rfind("Error=", 0) == 0) what.clear();  // no detail beyond the error name
     throw ModelError(fmt::format("{}:{}: malformed XML ({}){}{}", file, doc.ErrorLineNum(), doc.ErrorName(),
                                  what.empty() ? "" : ": ", one_line(what)));
   }
@@ -373,6 +374,7 @@ std::string trimmed_prm(const std::array<double, 10>& prm, int min_count) {
 struct Origin {
   std::string file;  // full path
   int line = 0;
+  std::string tag;   // element name in the file (before any rewrite)
 };
 
 struct ActInfo {
@@ -456,7 +458,8 @@ class Translator {
     auto it = origins_.find(e);
     const std::string file = it != origins_.end() ? it->second.file : file_.string();
     const int line = it != origins_.end() ? it->second.line : e->GetLineNum();
-    std::string s = fmt::format("{}:{}: <{}", file, line, e->Name());
+    const std::string tag = it != origins_.end() && !it->second.tag.empty() ? it->second.tag : e->Name();
+    std::string s = fmt::format("{}:{}: <{}", file, line, tag);
     if (const char* n = e->Attribute("name")) s += fmt::format(" name={}", n);
     return s + ">";
   }
@@ -468,7 +471,7 @@ class Translator {
   void record_origins(XMLElement* e, const std::string& file) {
     std::vector<XMLElement*> all;
     preorder(e, all);
-    for (XMLElement* x : all) origins_[x] = {file, x->GetLineNum()};
+    for (XMLElement* x : all) origins_[x] = {file, x->GetLineNum(), x->Name()};
   }
 
   XMLNode* clone_into_doc(const XMLNode* src, const std::unordered_map<const XMLElement*, Origin>& src_origins) {
@@ -516,7 +519,7 @@ class Translator {
       {
         std::vector<XMLElement*> all;
         preorder(sroot, all);
-        for (XMLElement* x : all) sub_origins[x] = {inc.string(), x->GetLineNum()};
+        for (XMLElement* x : all) sub_origins[x] = {inc.string(), x->GetLineNum(), x->Name()};
       }
       // Insert the included children in place of <include>, then expand includes inside them.
       XMLNode* after = c;
@@ -749,7 +752,7 @@ class Translator {
     if (compilers.empty()) {
       XMLElement* c = doc_.NewElement("compiler");
       root->InsertFirstChild(c);
-      origins_[c] = {file_.string(), 0};
+      origins_[c] = {file_.string(), 0, "compiler"};
       compilers.push_back(c);
     }
     bool has_autolimits = false, has_meshdir = false, has_texturedir = false;
@@ -826,7 +829,7 @@ class Translator {
     if (!s) {
       s = doc_.NewElement("size");
       root->InsertAfterChild(children(root, "compiler").back(), s);  // rewrite_compiler made sure of one
-      origins_[s] = {file_.string(), 0};
+      origins_[s] = {file_.string(), 0, "size"};
     }
     std::string what;
     if (!has_ncon) s->SetAttribute("nconmax", kNconmax), what += fmt::format(" nconmax={}", kNconmax);
@@ -1230,7 +1233,7 @@ class Translator {
     } else {
       wb = doc_.NewElement("worldbody");
       root->InsertEndChild(wb);
-      origins_[wb] = {file_.string(), 0};
+      origins_[wb] = {file_.string(), 0, "worldbody"};
     }
     std::set<std::string> names;
     std::vector<XMLElement*> all;
@@ -1281,7 +1284,7 @@ class Translator {
     g->SetAttribute("group", 0);
     wb->InsertFirstChild(g);
     wb->InsertFirstChild(l);
-    for (XMLElement* e : {asset, t, m, l, g}) origins_[e] = {"(added by the compatibility layer)", 0};
+    for (XMLElement* e : {asset, t, m, l, g}) origins_[e] = {"(added by the compatibility layer)", 0, e->Name()};
     note(fmt::format("{}: added floor (plane geom '{}', builtin checker material) and a light",
                      file_.filename().string(), geom));
   }
