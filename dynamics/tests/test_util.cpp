@@ -33,16 +33,12 @@ Robot* get_robot(const std::string& name, std::string& why) {
 
   auto robot = std::make_unique<Robot>();
   robot->name = name;
-  // TODO(dynamics): switch to oh::model::load() (MuJoCo-3 compatibility layer) once it lands; until
-  // then robots that stock MuJoCo 2.2.2 rejects are skipped.
-  char err[1024] = "";
-  mjModel* m = mj_loadXML(path.c_str(), nullptr, err, sizeof err);
-  if (!m) return fail("MuJoCo 2.2.2 cannot load " + path.string() + " without the compatibility layer: " + err);
-  robot->mj = std::shared_ptr<mjModel>(m, oh::model::free_mj_model);
   try {
-    robot->model = oh::model::from_mujoco(m);
+    oh::model::LoadedRobot loaded = oh::model::load(path);
+    robot->model = std::move(loaded.model);
+    robot->mj = loaded.mj;
   } catch (const std::exception& e) {
-    return fail("oh::model::from_mujoco(" + path.string() + ") failed: " + e.what());
+    return fail("oh::model::load(" + path.string() + ") failed: " + e.what());
   }
   if (!robot->mj) return fail("oh::model::load(" + path.string() + ") returned no mjModel");
   disable_non_rigid_body_forces(robot->mj.get());

@@ -99,22 +99,25 @@ TEST_P(VsMujoco, RneaMatchesMjInverse) {
 }
 
 TEST_P(VsMujoco, RneaPlusDampingMatchesMjInverseWithPassiveForces) {
-  bool springs = false;
-  for (int j = 0; j < m_->njnt; ++j) springs = springs || m_->jnt_stiffness[j] != 0.0;
+  // qfrc_inverse = M a + bias - qfrc_passive with qfrc_passive = -damping .* qvel - stiffness (q - q_spring).
+  // A free joint's damping is isotropic, so -damping R v_lin maps back to -damping v_lin.
   for (int j = 0; j < m_->njnt; ++j)
-    if (m_->jnt_type[j] == mjJNT_FREE)
-      for (int k = 0; k < 6; ++k) springs = springs || m_->dof_damping[m_->jnt_dofadr[j] + k] != 0.0;
-  if (springs) GTEST_SKIP() << "model has joint springs or free-joint damping";
+    if (m_->jnt_type[j] == mjJNT_FREE && m_->jnt_stiffness[j] != 0.0) GTEST_SKIP() << "free joint with a spring";
+  Eigen::VectorXd spring = Eigen::VectorXd::Zero(model_->nv);
   const int saved = m_->opt.disableflags;
   m_->opt.disableflags &= ~mjDSBL_PASSIVE;
   Eigen::VectorXd expected(model_->nv);
   for (int t = 0; t < kStates; ++t) {
     const State s = random_state(*model_, t);
+    for (int j = 0; j < m_->njnt; ++j)
+      if (m_->jnt_type[j] == mjJNT_HINGE || m_->jnt_type[j] == mjJNT_SLIDE) {
+        const int qa = m_->jnt_qposadr[j];
+        spring[m_->jnt_dofadr[j]] = m_->jnt_stiffness[j] * (s.q[qa] - m_->qpos_spring[qa]);
+      }
     set_mujoco_state(s);
     mj_inverse(m_, *d_);
     force_from_mujoco(*model_, s.q, Eigen::Map<const Eigen::VectorXd>((*d_)->qfrc_inverse, m_->nv), expected);
-    // qfrc_inverse = M a + bias - qfrc_passive, qfrc_passive = -damping .* v (1-DoF joints).
-    const Eigen::VectorXd tau = rnea(*model_, *data_, s.q, s.v, s.a) + model_->damping.cwiseProduct(s.v);
+    const Eigen::VectorXd tau = rnea(*model_, *data_, s.q, s.v, s.a) + model_->damping.cwiseProduct(s.v) + spring;
     ASSERT_TRUE(near(tau, expected)) << "state " << t;
   }
   m_->opt.disableflags = saved;
