@@ -32,6 +32,9 @@ struct RobotState {
   double t = 0.0;                  ///< [s]
   sim::ImuReading imu;             ///< base IMU
   Eigen::VectorXd q, dq, tau;      ///< joint position, velocity, measured effort
+  /// Foot force/torque sensors, one per body given to set_contact_bodies(): [force; torque] in the world
+  /// frame about the body origin [N; N m].
+  std::vector<Eigen::Matrix<double, 6, 1>> contact_wrenches;
 };
 
 /// Abstract hardware: a simulated or real robot. Implementations are not thread-safe.
@@ -71,6 +74,8 @@ class SimHardware : public HardwareInterface {
   void advance() override;
   double control_dt() const override { return decimation_ * sim_.timestep(); }
   int decimation() const { return decimation_; }
+  /// Bodies whose contact wrenches read() reports (e.g. the feet). Throws std::invalid_argument if out of range.
+  void set_contact_bodies(const std::vector<int>& bodies);
   /// Puts every joint into damping (kp = 0, kd = `kd`, tau = 0); used by e-stop and safety.
   void damp(double kd);
   /// The effort applied at the last physics step, per joint [N m].
@@ -93,6 +98,7 @@ class SimHardware : public HardwareInterface {
   std::vector<Map> map_;
   std::vector<MotorCommand> cmd_;
   Eigen::VectorXd effort_;
+  std::vector<int> contact_bodies_;
 };
 
 }  // namespace oh::runtime

@@ -99,6 +99,8 @@ class Simulation {
   void add_random_pushes(double dv, double period, double t0, double t1);
   const std::vector<Disturbance>& disturbances() const { return disturbances_; }
 
+  /// True once MuJoCo has reset the state because of a non-finite qpos, qvel or qacc (a diverged simulation).
+  bool diverged() const { return diverged_; }
   /// MuJoCo warnings raised so far, one line each ("t=1.234 s: contact buffer full (nconmax) x3").
   const std::vector<std::string>& warnings() const { return warnings_; }
 
@@ -114,6 +116,7 @@ class Simulation {
   std::vector<int> warning_counts_;
   std::vector<int> joint_ids_;    ///< the 1-DoF joints reported in SensorState
   int base_body_ = 1;
+  bool diverged_ = false;
   std::mt19937_64 rng_;
 };
 

@@ -4,10 +4,19 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
+
 namespace oh::app {
 
 /// `humanoid inspect [MODEL] [--json] [--profile YAML]`: model summary and detected profile.
 void add_inspect(CLI::App& app);
+
+/// `humanoid run [--robot R] [--task stand] [--duration S] [--push SPEC]... [--report FILE]`.
+void add_run(CLI::App& app);
+
+/// Runs a subcommand body and records its exit code: the body's return value, or 2 for bad input
+/// (ModelError, std::invalid_argument) and 1 for any other error, each printed as one line on stderr.
+void run_guarded(const std::function<int()>& body);
 
 /// The exit code recorded by the subcommand that ran.
 int exit_code();

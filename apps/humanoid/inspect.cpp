@@ -1,6 +1,7 @@
 // `humanoid inspect`: load a robot and print its model summary and detected profile.
 #include "apps/humanoid/commands.hpp"
 #include "model/model.hpp"
+#include "model/profile.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -101,10 +102,64 @@ void print_summary(const model::Model& m, std::ostream& os) {
   }
 }
 
+nlohmann::json names(const model::Model& m, const std::vector<int>& joints) {
+  nlohmann::json a = nlohmann::json::array();
+  for (int j : joints) a.push_back(m.joints[j].name);
+  return a;
+}
+
+std::string frame_name(const model::Model& m, int f) { return f >= 0 ? m.frames[f].name : std::string(); }
+
+nlohmann::json profile_json(const model::Model& m, const model::Profile& p) {
+  nlohmann::json j;
+  auto body = [&](int b) { return b >= 0 ? nlohmann::json(m.bodies[b].name) : nlohmann::json(nullptr); };
+  j["base"] = body(p.base_body);
+  j["pelvis"] = body(p.pelvis_body);
+  j["torso"] = body(p.torso_body);
+  j["head_body"] = body(p.head_body);
+  auto foot = [&](const model::Foot& f) {
+    return nlohmann::json{{"body", m.bodies[f.body].name},
+                          {"frame", frame_name(m, f.frame)},
+                          {"sole_center", {f.sole_center.x(), f.sole_center.y(), f.sole_center.z()}},
+                          {"length_m", f.length},
+                          {"width_m", f.width}};
+  };
+  j["feet"] = {{"left", foot(p.left_foot)}, {"right", foot(p.right_foot)}};
+  j["hands"] = {{"left", p.left_hand_frame >= 0 ? nlohmann::json(frame_name(m, p.left_hand_frame)) : nlohmann::json(nullptr)},
+                {"right", p.right_hand_frame >= 0 ? nlohmann::json(frame_name(m, p.right_hand_frame)) : nlohmann::json(nullptr)},
+                {"left_joints", names(m, p.left_hand_joints)},
+                {"right_joints", names(m, p.right_hand_joints)}};
+  j["legs"] = {{"left", names(m, p.left_leg.joints)}, {"right", names(m, p.right_leg.joints)}};
+  j["arms"] = {{"left", p.left_arm ? names(m, p.left_arm->joints) : nlohmann::json::array()},
+               {"right", p.right_arm ? names(m, p.right_arm->joints) : nlohmann::json::array()}};
+  j["waist"] = names(m, p.waist_joints);
+  j["head"] = names(m, p.head_joints);
+  j["nominal_source"] = p.nominal_source;
+  j["leg_length_m"] = p.leg_length;
+  j["com_height_m"] = p.com_height;
+  j["overrides_applied"] = p.overrides_applied;
+  return j;
+}
+
 }  // namespace
 
 int exit_code() { return g_exit; }
 void set_exit_code(int code) { g_exit = code; }
+
+void run_guarded(const std::function<int()>& body) {
+  try {
+    set_exit_code(body());
+  } catch (const model::ModelError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    set_exit_code(2);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    set_exit_code(2);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    set_exit_code(1);
+  }
+}
 
 void add_inspect(CLI::App& app) {
   struct Opts {
@@ -121,21 +176,21 @@ void add_inspect(CLI::App& app) {
   cmd->add_option("--profile", opts->profile, "Profile YAML overriding the auto-detected profile");
   cmd->add_flag("--json", opts->json, "Print the summary as JSON");
   cmd->callback([opts] {
-    try {
+    run_guarded([&] {
       const auto path = model::resolve_robot(opts->robot);
       const auto robot = model::load(path);
+      const auto profile = model::profile_for(
+          robot.model, opts->profile.empty() ? std::nullopt : std::optional<std::filesystem::path>(opts->profile));
       if (opts->json) {
-        std::cout << model_json(robot.model).dump(2) << "\n";
+        nlohmann::json j = model_json(robot.model);
+        j["profile"] = profile_json(robot.model, profile);
+        std::cout << j.dump(2) << "\n";
       } else {
         print_summary(robot.model, std::cout);
+        std::cout << "\nprofile\n" << model::describe_profile(robot.model, profile);
       }
-    } catch (const model::ModelError& e) {
-      std::cerr << "error: " << e.what() << "\n";
-      set_exit_code(2);
-    } catch (const std::exception& e) {
-      std::cerr << "error: " << e.what() << "\n";
-      set_exit_code(1);
-    }
+      return 0;
+    });
   });
 }
 

@@ -236,6 +236,11 @@ std::filesystem::path scene_in_dir(const std::filesystem::path& dir) {
     if (e.is_regular_file() && (ext == ".xml" || ext == ".urdf")) candidates.push_back(e.path());
   }
   if (candidates.size() == 1) return candidates.front();
+  // MJCF carries actuators and scene options that URDF lacks: one .xml among several files wins.
+  std::vector<fs::path> xml;
+  for (const auto& c : candidates)
+    if (lower(c.extension().string()) == ".xml") xml.push_back(c);
+  if (xml.size() == 1) return xml.front();
   throw ModelError(fmt::format("{}: directory has no scene.xml and {} candidate model files; name the file",
                                dir.string(), candidates.size()));
 }

@@ -63,7 +63,16 @@ SimHardware::SimHardware(sim::Simulation& sim, double control_dt) : sim_(sim) {
 
 RobotState SimHardware::read() {
   const sim::SensorState s = sim_.sensors();
-  return RobotState{s.t, s.imu, s.q, s.dq, s.tau};
+  RobotState r{s.t, s.imu, s.q, s.dq, s.tau, {}};
+  for (int b : contact_bodies_) r.contact_wrenches.push_back(sim_.contact_wrench(b));
+  return r;
+}
+
+void SimHardware::set_contact_bodies(const std::vector<int>& bodies) {
+  for (int b : bodies)
+    if (b < 0 || b >= static_cast<int>(sim_.model().bodies.size()))
+      throw std::invalid_argument(fmt::format("set_contact_bodies: body {} out of range", b));
+  contact_bodies_ = bodies;
 }
 
 void SimHardware::write(const std::vector<MotorCommand>& commands) {

@@ -55,6 +55,7 @@ void Simulation::reset(const Eigen::VectorXd& q) {
   Eigen::Map<Eigen::VectorXd>(d_->qpos, m_->nq) = q;
   mj_forward(m_.get(), d_);
   for (auto& dist : disturbances_) dist.applied = false;
+  diverged_ = false;
   for (int i = 0; i < mjNWARNING; ++i) warning_counts_[i] = d_->warning[i].number;
 }
 
@@ -104,6 +105,7 @@ void Simulation::collect_warnings() {
     if (n != warning_counts_[i]) {
       warnings_.push_back(fmt::format("t={:.3f} s: {} (x{})", d_->time, warning_text(i), n - warning_counts_[i]));
       warning_counts_[i] = n;
+      if (i == mjWARN_BADQPOS || i == mjWARN_BADQVEL || i == mjWARN_BADQACC) diverged_ = true;
     }
   }
 }

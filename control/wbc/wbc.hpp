@@ -1,0 +1,114 @@
+// Whole-body control: inverse dynamics as one weighted QP over generalised accelerations and foot contact
+// wrenches, with the joint torques eliminated through the actuated rows of the equations of motion.
+//
+// Source: A. Del Prete, F. Nori, G. Metta, L. Natale, "Prioritized motion-force control of constrained
+// fully-actuated robots: Task Space Inverse Dynamics", Robotics and Autonomous Systems 63 (2015) — the TSID
+// formulation; contact wrench cone with centre of pressure from S. Caron, Q.-C. Pham, Y. Nakamura,
+// "Stability of surface contacts for humanoid robots: closed-form formulae of the contact wrench cone for
+// rectangular support areas", ICRA 2015 (eq. 13-15, the linearised friction pyramid form).
+//
+// Decision variables x = [a (nv); w_1 (6); ...; w_k (6)] for the k feet in contact, where a follows the
+// dynamics/ velocity convention and w_i = [f; tau] is the wrench the ground applies to foot i, expressed in the
+// sole frame (z normal to the sole) about the sole centre. With M, h = nle from dynamics/ and J_i the LOCAL
+// sole Jacobian (6 x nv):
+//   minimise    sum_t w_t ||J_t a + drift_t - a*_t||^2 + w_f sum_i ||w_i - w_i*||^2 + eps ||a||^2
+//   subject to  M_u a + h_u = sum_i J_{i,u}^T w_i                 (unactuated rows: floating base) [eq]
+//               J_i a + dJ_i v = -k_c J_i v                      (feet in contact do not move)    [eq]
+//               tau_min <= M_a a + h_a - sum_i J_{i,a}^T w_i <= tau_max                         [ineq]
+//               |f_x|, |f_y| <= mu f_z;  |tau_x| <= W/2 f_z;  |tau_y| <= L/2 f_z;  |tau_z| <= mu r f_z [ineq]
+//               f_z >= f_min;  joint position/velocity limits as acceleration bounds             [bounds]
+// Tasks t: centre of mass (3), torso orientation (3), swing feet SE3 (6), hands (3 position, optionally 6),
+// joint posture (actuated joints). Gains are in acceleration units (1/s^2, 1/s), so they hold for any robot
+// mass; the defaults are derived from the model (natural frequency of the inverted pendulum sqrt(g/z_com)).
+#pragma once
+
+#include "dynamics/dynamics.hpp"
+#include "model/model.hpp"
+#include "model/profile.hpp"
+
+#include <Eigen/Core>
+#include <Eigen/Geometry>
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace oh::control {
+
+/// Task weights, gains and contact parameters. Every value has a model-derived default (see defaults()).
+struct WbcParams {
+  double w_com = 10.0, w_torso = 1.0, w_swing = 10.0, w_hand = 1.0, w_posture = 0.05;
+  double w_force = 1e-4;        ///< wrench regularisation towards the reference split
+  double w_acc = 1e-6;          ///< acceleration regularisation
+  double kp_com = 60.0, kd_com = 15.5;          ///< [1/s^2], [1/s]
+  double kp_torso = 100.0, kd_torso = 20.0;
+  double kp_swing = 400.0, kd_swing = 40.0;
+  double kp_hand = 100.0, kd_hand = 20.0;
+  double kp_posture = 50.0, kd_posture = 14.0;
+  double k_contact = 10.0;      ///< contact velocity damping [1/s]
+  double mu = 0.6;              ///< friction coefficient used in the pyramid (conservative)
+  double f_min = 5.0;           ///< minimum normal force per foot in contact [N]
+  double limit_horizon = 0.05;  ///< horizon for joint position limits as acceleration bounds [s]
+  double joint_omega = 15.0;    ///< low-level PD bandwidth for the q/dq references [rad/s]
+
+  /// Defaults for a robot: CoM gains from the pendulum frequency sqrt(g / com_height).
+  static WbcParams defaults(const model::Model& model, const model::Profile& profile);
+};
+
+/// What the controller is asked to do this tick. Positions in world [m], orientations world <- frame.
+struct WbcTargets {
+  Eigen::Vector3d com = Eigen::Vector3d::Zero(), com_vel = Eigen::Vector3d::Zero(),
+                  com_acc = Eigen::Vector3d::Zero();
+  Eigen::Quaterniond torso = Eigen::Quaterniond::Identity();
+  std::array<bool, 2> contact{true, true};                 ///< left, right foot in contact
+  std::array<Eigen::Isometry3d, 2> foot;                   ///< sole poses for swing feet (ignored in contact)
+  std::array<Eigen::Matrix<double, 6, 1>, 2> foot_vel;     ///< [linear; angular] world, swing feet
+  std::array<std::optional<Eigen::Vector3d>, 2> hand;      ///< hand frame position targets; none: posture
+  Eigen::VectorXd q_posture;                               ///< nq, posture reference for the joints
+};
+
+/// The controller's result for one tick. Joint vectors are over Model::joints' 1-DoF joints, in order.
+struct WbcOutput {
+  bool ok = false;                ///< QP solved; otherwise tau holds gravity compensation
+  std::string status;             ///< QP status text
+  Eigen::VectorXd a;              ///< generalised acceleration (nv)
+  Eigen::VectorXd tau;            ///< joint efforts [N m | N]
+  Eigen::VectorXd q_ref, dq_ref;  ///< joint references one control period ahead
+  Eigen::VectorXd kp, kd;         ///< suggested low-level PD gains around the references
+  std::array<Eigen::Matrix<double, 6, 1>, 2> wrench;  ///< foot wrenches, sole frame [N; N m]
+  int qp_iterations = 0;
+};
+
+/// TSID-style whole-body controller for any humanoid with a Profile. No per-robot code.
+class WholeBodyController {
+ public:
+  /// Builds the dynamics model (with a frame at each sole centre) and sizes the QP. Throws std::invalid_argument
+  /// if the model has no floating base or an unsupported joint.
+  WholeBodyController(const model::Model& model, const model::Profile& profile, double dt,
+                      std::optional<WbcParams> params = std::nullopt);
+  ~WholeBodyController();
+
+  /// One control tick. q: nq (MuJoCo qpos layout), v: nv (dynamics/ convention). Never throws; on a failed
+  /// QP returns ok = false with gravity-compensating torques.
+  const WbcOutput& update(const Eigen::VectorXd& q, const Eigen::VectorXd& v, const WbcTargets& targets);
+
+  /// World pose of a sole frame (0 left, 1 right) and of a hand frame at the given configuration.
+  Eigen::Isometry3d sole_pose(const Eigen::VectorXd& q, int side);
+  Eigen::Vector3d hand_position(const Eigen::VectorXd& q, int side);
+  Eigen::Vector3d com(const Eigen::VectorXd& q);
+  /// Torso frame orientation in the world.
+  Eigen::Quaterniond torso_orientation(const Eigen::VectorXd& q);
+
+  const WbcParams& params() const { return params_; }
+  WbcParams& params() { return params_; }
+  const dynamics::Model& dynamics_model() const;
+  double mass() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  WbcParams params_;
+};
+
+}  // namespace oh::control

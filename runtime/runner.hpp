@@ -1,0 +1,65 @@
+// The headless run loop behind `humanoid run`: a robot in a MuJoCo scene, a controller at its own rate
+// behind the hardware interface, scheduled pushes, and a scored report.
+#pragma once
+
+#include "runtime/hardware.hpp"
+#include "sim/sim.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace oh::runtime {
+
+/// The robot's full state as a controller sees it: q is MuJoCo's qpos layout (nq); v (nv) has the base twist
+/// in the BASE frame (dynamics/ convention).
+struct Estimate {
+  Eigen::VectorXd q, v;
+};
+
+/// A controller driven by the run loop at the hardware's control rate.
+class Controller {
+ public:
+  virtual ~Controller() = default;
+  virtual std::string name() const = 0;
+  /// Called once before the first update.
+  virtual void reset(const RobotState& state, const Estimate& estimate) = 0;
+  /// Computes one command per hardware joint into `out` (already sized). Must not throw on finite input.
+  virtual void update(const RobotState& state, const Estimate& estimate, std::vector<MotorCommand>& out) = 0;
+};
+
+/// A parsed --push argument. Either one disturbance or a random series.
+struct PushSpec {
+  std::optional<sim::Disturbance> disturbance;
+  std::string body_name;       ///< for forces; empty means the base
+  double random_dv = 0.0;      ///< random:<dv>:<period>
+  double random_period = 0.0;
+};
+
+/// Parses `t=<s>,dv=<vx>,<vy>`, `t=<s>,f=<fx>,<fy>,<fz>,dt=<s>[,body=<name>]` or `random:<dv>:<period>`.
+/// Throws std::invalid_argument with the offending text on any malformed or non-finite field.
+PushSpec parse_push(const std::string& spec);
+
+/// Options of one run.
+struct RunOptions {
+  std::string robot;           ///< name or path, see model::resolve_robot
+  std::string profile;         ///< optional profile YAML
+  std::string task = "stand";
+  double duration = 10.0;      ///< [s]
+  std::vector<std::string> pushes;
+  std::uint64_t seed = 0;
+  bool ground_truth = false;   ///< feed the controller ground truth instead of the estimate
+  double control_rate = 500.0; ///< [Hz]
+};
+
+/// Runs one scenario headless, as fast as possible. The controller factory is called with the loaded robot
+/// and the hardware; it returns the controller to run. Throws model::ModelError for a bad robot and
+/// std::invalid_argument for bad options.
+nlohmann::json run(const RunOptions& options);
+
+}  // namespace oh::runtime
