@@ -16,6 +16,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <numbers>
 #include <fmt/format.h>
@@ -671,12 +672,14 @@ class Translator {
       std::string tok;
       bool numeric = true, finite = true;
       while (tokens >> tok) {
-        const auto n = parse_numbers(tok.c_str());
-        if (n.size() != 1) {
+        // The whole token must be a number: names such as "nanny" or "infinite" are not.
+        char* end = nullptr;
+        const double x = std::strtod(tok.c_str(), &end);
+        if (end != tok.c_str() + tok.size()) {
           numeric = false;
           break;
         }
-        finite = finite && std::isfinite(n[0]);
+        finite = finite && std::isfinite(x);
       }
       if (numeric && !finite) fail(e, fmt::format("{}=\"{}\": non-finite number", a->Name(), collapse_whitespace(v)));
     }

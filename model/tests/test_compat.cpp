@@ -380,3 +380,12 @@ TEST(Compat, CompileStringReportsMuJoCoErrorsOnOneLine) {
 }
 
 }  // namespace
+
+TEST(Compat, NamesThatStartLikeNanOrInfAreNotNumbers) {
+  const Result r = load(R"(<mujoco model="infinite"><worldbody><body name="nanny"><freejoint name="inf_base"/>
+    <geom size="0.1"/><site name="nanueorcgtc"/></body></worldbody></mujoco>)");
+  EXPECT_GE(id(r, mjOBJ_SITE, "nanueorcgtc"), 0);
+  EXPECT_NE(error_of(R"(<mujoco><worldbody><body pos="0 nan 0"><geom size="0.1"/></body></worldbody></mujoco>)")
+                .find("non-finite"),
+            std::string::npos);
+}
