@@ -42,7 +42,10 @@ build
 case "$mode" in
   build) ;;
   demo)
-    "$BUILD_DIR/apps/humanoid/humanoid" inspect
+    # The main job: the built-in robot stands in simulation under the whole-body controller and takes pushes.
+    "$BUILD_DIR/apps/humanoid/humanoid" run --task stand --duration 10 \
+      --push t=3,dv=0.3,0 --push t=6,dv=0,-0.3 --report "$BUILD_DIR/demo_report.json"
+    echo "[quickstart] report: $BUILD_DIR/demo_report.json"
     ;;
   test)
     ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"

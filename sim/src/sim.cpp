@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <numbers>
 #include <stdexcept>
 
@@ -24,6 +25,10 @@ const char* warning_text(int i) {
   }
 }
 
+/// MuJoCo's default warning handler appends to MUJOCO_LOG.TXT in the working directory; the simulation reports
+/// warnings through Simulation::warnings() instead, and the text goes to the log.
+void log_mujoco_warning(const char* msg) { spdlog::warn("MuJoCo: {}", msg); }
+
 std::shared_ptr<mjModel> copy_model(const model::LoadedRobot& robot) {
   if (!robot.mj) throw model::ModelError("Simulation: robot has no compiled MuJoCo model");
   mjModel* m = mj_copyModel(nullptr, robot.mj.get());
@@ -35,6 +40,7 @@ std::shared_ptr<mjModel> copy_model(const model::LoadedRobot& robot) {
 
 Simulation::Simulation(const model::LoadedRobot& robot, SimOptions options)
     : model_(robot.model), m_(copy_model(robot)), rng_(options.seed) {
+  mju_user_warning = log_mujoco_warning;
   d_ = mj_makeData(m_.get());
   if (!d_) throw model::ModelError("Simulation: mj_makeData failed");
   warning_counts_.assign(mjNWARNING, 0);
