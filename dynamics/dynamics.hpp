@@ -124,6 +124,9 @@ class Model {
   std::vector<int> body_frame;  ///< frame index of each oh::model body
   std::vector<int> dof_parent;  ///< the parent DoF of each DoF in the tree (-1 at a root): M's sparsity
   std::vector<int> dof_node;    ///< the node owning each DoF
+  /// Compact row layout of M's sparsity (as MuJoCo's qLD): row k holds the DoF itself then its
+  /// ancestors, nearest first: entry m < dof_row_len[k] is column dof_row_col[dof_row_adr[k] + m].
+  std::vector<int> dof_row_adr, dof_row_len, dof_row_col;
   Eigen::VectorXd armature;     ///< per DoF [kg m^2 or kg], added to M's diagonal
   Eigen::VectorXd damping;      ///< per DoF (informative; the algorithms ignore it)
   Eigen::VectorXd qpos0;        ///< MuJoCo's reference configuration
@@ -161,7 +164,10 @@ struct Data {
   Eigen::VectorXd ddq;          ///< aba result (nv)
   Eigen::MatrixXd M;            ///< crba result (nv x nv, symmetric)
   Eigen::MatrixXd Minv;         ///< compute_minverse result (nv x nv, symmetric)
-  Eigen::MatrixXd LD;           ///< M = L^T diag(D) L, L unit lower triangular below and D on the diagonal
+  /// The factor M = L^T diag(D) L (compute_minverse) in Model's compact row layout: entry m of row k,
+  /// LD[dof_row_adr[k] + m], is D(k) for m = 0 and L(k, dof_row_col[...]) otherwise (L is unit lower
+  /// triangular with non-zeros only at ancestor columns).
+  Eigen::VectorXd LD;
   std::vector<InertiaAtOrigin> oYcrb;  ///< composite (subtree) inertias, world frame
   std::vector<Vec3> com_subtree;  ///< subtree centres of mass, world [m] (center_of_mass)
   std::vector<double> mass_subtree;  ///< subtree masses [kg]

@@ -7,7 +7,7 @@ namespace {
 using ConstVec = Eigen::Ref<const Eigen::VectorXd>;
 
 // Subtree masses and centres of mass from data.oMi (leaves to root, first moments summed).
-void subtree_com(const Model& model, Data& data) {
+OH_FLATTEN void subtree_com(const Model& model, Data& data) {
   const int N = model.num_nodes();
   for (int i = 0; i < N; ++i) {
     const Inertia& I = model.nodes[i].inertia;
@@ -27,7 +27,7 @@ void subtree_com(const Model& model, Data& data) {
 
 // Sets data.Ag's columns to the world-origin momentum of each DoF's subtree and data.oYcrb to the
 // composite inertias (needs data.oMi and data.J); data.com / data.mass from oYcrb[0].
-void composite_momentum_columns(const Model& model, Data& data) {
+OH_FLATTEN void composite_momentum_columns(const Model& model, Data& data) {
   const int N = model.num_nodes();
   data.oYcrb[0] = InertiaAtOrigin::From(model.nodes[0].inertia, data.oMi[0]);
   for (int i = 1; i < N; ++i) data.oYcrb[i] = InertiaAtOrigin::From(model.nodes[i].inertia, data.oMi[i]);
@@ -43,13 +43,13 @@ void composite_momentum_columns(const Model& model, Data& data) {
 
 }  // namespace
 
-const Vec3& center_of_mass(const Model& model, Data& data, const ConstVec& q) {
+OH_FLATTEN const Vec3& center_of_mass(const Model& model, Data& data, const ConstVec& q) {
   forward_kinematics(model, data, q);
   subtree_com(model, data);
   return data.com;
 }
 
-const Vec3& center_of_mass(const Model& model, Data& data, const ConstVec& q, const ConstVec& v) {
+OH_FLATTEN const Vec3& center_of_mass(const Model& model, Data& data, const ConstVec& q, const ConstVec& v) {
   forward_kinematics(model, data, q, v);
   subtree_com(model, data);
   Vec3 p = Vec3::Zero();  // total linear momentum
@@ -63,7 +63,7 @@ const Vec3& center_of_mass(const Model& model, Data& data, const ConstVec& q, co
   return data.com;
 }
 
-const Matrix3Xd& jacobian_center_of_mass(const Model& model, Data& data, const ConstVec& q) {
+OH_FLATTEN const Matrix3Xd& jacobian_center_of_mass(const Model& model, Data& data, const ConstVec& q) {
   compute_joint_jacobians(model, data, q);
   subtree_com(model, data);
   const double inv_mass = data.mass > 0.0 ? 1.0 / data.mass : 0.0;
@@ -75,7 +75,7 @@ const Matrix3Xd& jacobian_center_of_mass(const Model& model, Data& data, const C
   return data.Jcom;
 }
 
-const Matrix6Xd& ccrba(const Model& model, Data& data, const ConstVec& q, const ConstVec& v) {
+OH_FLATTEN const Matrix6Xd& ccrba(const Model& model, Data& data, const ConstVec& q, const ConstVec& v) {
   compute_joint_jacobians(model, data, q);
   composite_momentum_columns(model, data);
   const Vec3& c = data.com;
@@ -95,7 +95,7 @@ const Matrix6Xd& ccrba(const Model& model, Data& data, const ConstVec& q, const 
   return data.Ag;
 }
 
-const Force& compute_centroidal_momentum_time_variation(const Model& model, Data& data, const ConstVec& q,
+OH_FLATTEN const Force& compute_centroidal_momentum_time_variation(const Model& model, Data& data, const ConstVec& q,
                                                         const ConstVec& v, const ConstVec& a) {
   forward_kinematics(model, data, q, v, a);
   const int N = model.num_nodes();

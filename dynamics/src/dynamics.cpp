@@ -12,6 +12,12 @@ using ConstVec = Eigen::Ref<const Eigen::VectorXd>;
 // MuJoCo's armature on a free joint's linear DoFs multiplies the WORLD-frame linear acceleration
 // R (a_lin + w x v_lin); in our coordinates that adds armature (w x v_lin) to the linear entries'
 // nonlinear effects (the M part, armature * 1, is the same in both conventions).
+// y += a x for the short rows of the factor (a handful of entries): a plain loop beats Eigen's
+// dynamic-size set-up here. x and y never overlap (different rows).
+inline void axpy_short(int n, double a, const double* __restrict x, double* __restrict y) {
+  for (int t = 0; t < n; ++t) y[t] += a * x[t];
+}
+
 inline Vec3 free_armature_bias(const Model& model, const Node& n, const double* v) {
   const Vec3 arm = model.armature.segment<3>(n.idx_v);
   if (arm.isZero(0.0)) return Vec3::Zero();
@@ -22,7 +28,7 @@ inline Vec3 free_armature_bias(const Model& model, const Node& n, const double* 
 // RNEA (RBDA Table 5.1) in node frames with gravity as the universe's acceleration. kVel / kAcc drop the
 // velocity and acceleration terms at compile time (generalised gravity, nonlinear effects).
 template <bool kVel, bool kAcc>
-void rnea_impl(const Model& model, Data& data, const double* q, const double* v, const double* a, Eigen::VectorXd& tau) {
+OH_FLATTEN void rnea_impl(const Model& model, Data& data, const double* q, const double* v, const double* a, Eigen::VectorXd& tau) {
   const int N = model.num_nodes();
   data.v[0].set_zero();
   data.a[0] = Motion(-model.gravity, Vec3::Zero());
@@ -114,7 +120,7 @@ const Eigen::VectorXd& nonlinear_effects(const Model& model, Data& data, const C
   return data.nle;
 }
 
-const Eigen::MatrixXd& crba(const Model& model, Data& data, const ConstVec& q) {
+OH_FLATTEN const Eigen::MatrixXd& crba(const Model& model, Data& data, const ConstVec& q) {
   const int N = model.num_nodes();
   const double* qd = q.data();
   for (int i = 1; i < N; ++i) {
@@ -141,22 +147,27 @@ const Eigen::MatrixXd& crba(const Model& model, Data& data, const ConstVec& q) {
   return M;
 }
 
-const Eigen::MatrixXd& compute_minverse(const Model& model, Data& data, const ConstVec& q) {
+OH_FLATTEN const Eigen::MatrixXd& compute_minverse(const Model& model, Data& data, const ConstVec& q) {
   crba(model, data, q);
   const int nv = model.nv;
-  const std::vector<int>& parent = model.dof_parent;
-  Eigen::MatrixXd& LD = data.LD;
-  // Copy the lower triangle's structural non-zeros, then factor in place from the leaves up
-  // (Featherstone 2005 Table 2 / RBDA Table 6.3, the L^T D L variant that MuJoCo's mj_factorM uses).
+  const int* adr = model.dof_row_adr.data();
+  const int* len = model.dof_row_len.data();
+  const int* col = model.dof_row_col.data();
+  double* LD = data.LD.data();
+  // Gather M's lower-triangle non-zeros into compact rows, then factor M = L^T D L from the leaves up
+  // (Featherstone 2005 / RBDA Table 6.3, in the row layout of MuJoCo's mj_factorM). Row i = the m-th
+  // ancestor of k shares its tail with row k, so each update is one contiguous axpy.
   for (int k = 0; k < nv; ++k)
-    for (int j = k; j >= 0; j = parent[j]) LD(k, j) = data.M(k, j);
+    for (int m = 0; m < len[k]; ++m) LD[adr[k] + m] = data.M(k, col[adr[k] + m]);
   for (int k = nv - 1; k >= 0; --k) {
-    const double inv_d = 1.0 / LD(k, k);
-    for (int i = parent[k]; i >= 0; i = parent[i]) {
-      const double lki = LD(k, i);
-      const double s = lki * inv_d;
-      for (int j = i; j >= 0; j = parent[j]) LD(i, j) -= s * LD(k, j);
-      LD(k, i) = s;
+    double* rk = LD + adr[k];
+    const double inv_d = 1.0 / rk[0];
+    for (int m = 1; m < len[k]; ++m) {
+      const double s = rk[m] * inv_d;
+      double* ri = LD + adr[col[adr[k] + m]];
+      const int n = len[k] - m;
+      axpy_short(n, -s, rk + m, ri);
+      rk[m] = s;
     }
   }
   // M^-1 from L M^-1 = D^-1 L^-T: for b < a, Minv(b, a) = -sum_{j in ancestors(a)} L(a, j) Minv(b, j), and
@@ -164,19 +175,20 @@ const Eigen::MatrixXd& compute_minverse(const Model& model, Data& data, const Co
   // ancestors' columns; it is then mirrored into row a, which completes those columns for later rows.
   Eigen::MatrixXd& Minv = data.Minv;
   for (int a = 0; a < nv; ++a) {
-    auto col = Minv.col(a).head(a);
-    const int p = parent[a];
-    if (p < 0) {
-      col.setZero();
-      Minv(a, a) = 1.0 / LD(a, a);
+    const double* ra = LD + adr[a];
+    const int* ca = col + adr[a];
+    auto ma = Minv.col(a).head(a);
+    if (len[a] == 1) {
+      ma.setZero();
+      Minv(a, a) = 1.0 / ra[0];
       continue;
     }
-    col.noalias() = -LD(a, p) * Minv.col(p).head(a);
-    for (int j = parent[p]; j >= 0; j = parent[j]) col.noalias() -= LD(a, j) * Minv.col(j).head(a);
-    double diag = 1.0 / LD(a, a);
-    for (int j = p; j >= 0; j = parent[j]) diag -= LD(a, j) * col[j];
+    ma.noalias() = -ra[1] * Minv.col(ca[1]).head(a);
+    for (int m = 2; m < len[a]; ++m) ma.noalias() -= ra[m] * Minv.col(ca[m]).head(a);
+    double diag = 1.0 / ra[0];
+    for (int m = 1; m < len[a]; ++m) diag -= ra[m] * ma[ca[m]];
     Minv(a, a) = diag;
-    Minv.row(a).head(a) = col.transpose();
+    Minv.row(a).head(a) = ma.transpose();
   }
   return Minv;
 }

@@ -6,6 +6,15 @@
 
 #include <cmath>
 
+// The algorithms are built at the project's -O2, where GCC leaves many small Eigen fixed-size kernels
+// (3x3 products, 6-vector assignments) as out-of-line calls. OH_FLATTEN inlines everything an algorithm
+// calls into it; it changes no floating-point semantics.
+#if defined(__GNUC__)
+#define OH_FLATTEN __attribute__((flatten))
+#else
+#define OH_FLATTEN
+#endif
+
 namespace oh::dynamics::detail {
 
 /// A = B * Rot(e_k, theta) for an axis-aligned rotation, touching only the two columns that change.

@@ -61,7 +61,7 @@ inline void local_motion(const Node& n, const SE3& liMi, const Motion& vp, const
 }
 
 template <bool kVel, bool kAcc>
-void forward_kinematics_impl(const Model& model, Data& data, const double* q, const double* v, const double* a) {
+OH_FLATTEN void forward_kinematics_impl(const Model& model, Data& data, const double* q, const double* v, const double* a) {
   const int N = model.num_nodes();
   for (int i = 1; i < N; ++i) {
     const Node& n = model.nodes[i];
@@ -85,7 +85,7 @@ void forward_kinematics(const Model& model, Data& data, const ConstVec& q, const
   forward_kinematics_impl<true, true>(model, data, q.data(), v.data(), a.data());
 }
 
-void update_frame_placements(const Model& model, Data& data) {
+OH_FLATTEN void update_frame_placements(const Model& model, Data& data) {
   for (size_t k = 0; k < model.frames.size(); ++k) {
     const FrameInfo& fr = model.frames[k];
     data.oMf[k] = data.oMi[fr.node] * fr.placement;
@@ -143,7 +143,7 @@ Motion frame_classical_acceleration(const Model& model, const Data& data, int fr
   return {R * af.linear, R * af.angular};
 }
 
-const Matrix6Xd& compute_joint_jacobians(const Model& model, Data& data) {
+OH_FLATTEN const Matrix6Xd& compute_joint_jacobians(const Model& model, Data& data) {
   const int N = model.num_nodes();
   for (int i = 1; i < N; ++i) detail::world_columns(model.nodes[i], data.oMi[i], data.J);
   return data.J;
@@ -176,7 +176,7 @@ inline int last_dof(const Node& n) { return n.nv > 0 ? n.idx_v + n.nv - 1 : -1; 
 
 }  // namespace
 
-void frame_jacobian(const Model& model, const Data& data, int frame, ReferenceFrame rf, Eigen::Ref<Matrix6Xd> J) {
+OH_FLATTEN void frame_jacobian(const Model& model, const Data& data, int frame, ReferenceFrame rf, Eigen::Ref<Matrix6Xd> J) {
   const FrameInfo& fr = checked_frame(model, frame);
   assert(J.cols() == model.nv);
   J.setZero();
@@ -185,7 +185,7 @@ void frame_jacobian(const Model& model, const Data& data, int frame, ReferenceFr
     express_column(oMf, rf, data.J.col(k).head<3>(), data.J.col(k).tail<3>(), J.col(k));
 }
 
-void compute_frame_jacobian(const Model& model, Data& data, const ConstVec& q, int frame, ReferenceFrame rf,
+OH_FLATTEN void compute_frame_jacobian(const Model& model, Data& data, const ConstVec& q, int frame, ReferenceFrame rf,
                             Eigen::Ref<Matrix6Xd> J) {
   const FrameInfo& fr = checked_frame(model, frame);
   assert(J.cols() == model.nv);
@@ -208,7 +208,7 @@ void compute_frame_jacobian(const Model& model, Data& data, const ConstVec& q, i
   }
 }
 
-const Matrix6Xd& compute_joint_jacobians_time_variation(const Model& model, Data& data, const ConstVec& q,
+OH_FLATTEN const Matrix6Xd& compute_joint_jacobians_time_variation(const Model& model, Data& data, const ConstVec& q,
                                                         const ConstVec& v) {
   forward_kinematics(model, data, q, v);
   const int N = model.num_nodes();
@@ -224,7 +224,7 @@ const Matrix6Xd& compute_joint_jacobians_time_variation(const Model& model, Data
   return data.dJ;
 }
 
-void frame_jacobian_time_variation(const Model& model, const Data& data, int frame, ReferenceFrame rf,
+OH_FLATTEN void frame_jacobian_time_variation(const Model& model, const Data& data, int frame, ReferenceFrame rf,
                                    Eigen::Ref<Matrix6Xd> dJ) {
   const FrameInfo& fr = checked_frame(model, frame);
   assert(dJ.cols() == model.nv);

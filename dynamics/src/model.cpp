@@ -138,6 +138,14 @@ Model::Model(const oh::model::Model& src) {
     }
     last_dof[i] = parent_dof;
   }
+  dof_row_adr.assign(nv, 0);
+  dof_row_len.assign(nv, 0);
+  dof_row_col.clear();
+  for (int k = 0; k < nv; ++k) {
+    dof_row_adr[k] = static_cast<int>(dof_row_col.size());
+    for (int j = k; j >= 0; j = dof_parent[j]) dof_row_col.push_back(j);
+    dof_row_len[k] = static_cast<int>(dof_row_col.size()) - dof_row_adr[k];
+  }
   if (expect != nv) throw std::invalid_argument("oh::dynamics::Model: joints cover " + std::to_string(expect) + " DoFs of nv = " + std::to_string(nv));
 
   // Depth-first order: a node's subtree is the contiguous range [i, subtree_end].
@@ -199,7 +207,7 @@ Data::Data(const Model& model) {
   ddq = Eigen::VectorXd::Zero(nv);
   M = Eigen::MatrixXd::Zero(nv, nv);
   Minv = Eigen::MatrixXd::Zero(nv, nv);
-  LD = Eigen::MatrixXd::Zero(nv, nv);
+  LD = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(model.dof_row_col.size()));
   oYcrb.assign(n, InertiaAtOrigin::Zero());
   com_subtree.assign(n, Vec3::Zero());
   mass_subtree.assign(n, 0.0);

@@ -47,9 +47,14 @@ TEST_P(Consistency, MinverseTimesMIsIdentity) {
     ASSERT_TRUE(near(Minv, Eigen::MatrixXd(Minv.transpose()), 0.0));
     ASSERT_TRUE(near(Minv, Eigen::MatrixXd(M.inverse())));
     // The factor reproduces M: M = L^T D L.
-    Eigen::MatrixXd L = data_->LD.triangularView<Eigen::StrictlyLower>();
-    L.diagonal().setOnes();
-    const Eigen::MatrixXd LtDL = L.transpose() * data_->LD.diagonal().asDiagonal() * L;
+    Eigen::MatrixXd L = Eigen::MatrixXd::Identity(nv, nv);
+    Eigen::VectorXd D(nv);
+    for (int k = 0; k < nv; ++k) {
+      const int adr = model_->dof_row_adr[k];
+      D[k] = data_->LD[adr];
+      for (int m = 1; m < model_->dof_row_len[k]; ++m) L(k, model_->dof_row_col[adr + m]) = data_->LD[adr + m];
+    }
+    const Eigen::MatrixXd LtDL = L.transpose() * D.asDiagonal() * L;
     ASSERT_TRUE(near(LtDL, M));
   }
 }
