@@ -1,0 +1,150 @@
+// Locomotion for any humanoid: gait timing, footstep planning from a velocity command, a linear-inverted-
+// pendulum model-predictive controller with footstep adaptation, and swing-foot trajectories. The walking
+// controller (runtime/) feeds the MPC's ZMP and CoM references and the swing-foot poses to the whole-body
+// controller (control/wbc).
+//
+// Frames: world, z up; a footstep is the sole centre's xy position in the world and its yaw [rad]. Every
+// parameter has a default derived from the model's leg length, mass distribution and sole size
+// (GaitParams::from_profile) and can be overridden.
+//
+// Sources:
+//  - LIPM: S. Kajita et al., "Biped walking pattern generation by using preview control of zero-moment point",
+//    ICRA 2003 (c'' = omega^2 (c - p), omega = sqrt(g / z_c)).
+//  - Divergent component of motion xi = c + c'/omega: J. Englsberger, C. Ott, A. Albu-Schaeffer, "Three-
+//    dimensional bipedal walking control based on divergent component of motion", IEEE T-RO 31(2), 2015.
+//  - MPC with the footsteps as decision variables and a stability (DCM) condition at the horizon: N. Scianca,
+//    D. De Simone, L. Lanari, G. Oriolo, "MPC for humanoid gait generation: stability and feasibility",
+//    IEEE T-RO 36(4), 2020 (IS-MPC), here in ZMP-rate-free form with a terminal DCM cost.
+#pragma once
+
+#include "control/qp/qp.hpp"
+#include "model/model.hpp"
+#include "model/profile.hpp"
+
+#include <Eigen/Core>
+
+#include <array>
+#include <vector>
+
+namespace oh::control {
+
+/// Left = 0, right = 1.
+enum Side : int { kLeft = 0, kRight = 1 };
+
+/// A foot placement: sole centre xy in the world [m] and heading [rad].
+struct Footstep {
+  int side = kLeft;
+  Eigen::Vector2d pos = Eigen::Vector2d::Zero();
+  double yaw = 0.0;
+  double z = 0.0;  ///< sole height [m] (the terrain is not known in advance: the current stance height)
+};
+
+/// Gait and footstep parameters. Lengths [m], times [s], angles [rad].
+struct GaitParams {
+  double com_height = 0.8;     ///< LIPM height above the soles
+  double t_single = 0.4;       ///< single-support duration
+  double t_double = 0.1;       ///< double-support duration
+  double step_height = 0.07;   ///< swing apex above the higher of lift-off and touchdown
+  double nominal_width = 0.2;  ///< lateral distance between the sole centres when standing
+  double min_width = 0.12;     ///< the feet never come closer laterally (no crossing)
+  double max_step_x = 0.3;     ///< longitudinal reach of a step from the stance foot
+  double max_step_y = 0.15;    ///< lateral reach beyond nominal_width
+  double max_step_yaw = 0.35;  ///< turn per step
+  double zmp_half_length = 0.08, zmp_half_width = 0.03;  ///< ZMP box around the sole centre (shrunk sole)
+  double max_vx = 0.6, max_vy = 0.3, max_wz = 0.8;       ///< command limits [m/s, rad/s]
+  double gravity = 9.81;
+
+  /// Derives every field from the model and profile: com_height from the nominal CoM, times from the pendulum
+  /// time constant sqrt(z/g), reach from the leg length, the ZMP box from the sole rectangle.
+  static GaitParams from_profile(const model::Model& model, const model::Profile& profile);
+  double omega() const;       ///< sqrt(g / com_height) [1/s]
+  double t_step() const { return t_single + t_double; }
+};
+
+/// Turns a velocity command into footsteps within the kinematic limits: the body frame (midpoint of the feet)
+/// advances by (vx, vy) T and turns by wz T per step, the next foot lands at +-width/2 from it.
+class FootstepPlanner {
+ public:
+  explicit FootstepPlanner(const GaitParams& params) : p_(params) {}
+  /// Clamps a command (vx [m/s], vy [m/s], wz [rad/s]) to the limits. Non-finite entries become 0.
+  Eigen::Vector3d clamp_command(const Eigen::Vector3d& cmd) const;
+  /// The n footsteps that follow `stance` (alternating sides, the first one is the other foot).
+  std::vector<Footstep> plan(const Footstep& stance, const Eigen::Vector3d& cmd, int n) const;
+  /// Projects a candidate placement of the swing foot into the reachable, non-crossing region relative to the
+  /// stance foot (box in the stance frame around the nominal placement; yaw within +-max_step_yaw).
+  Footstep clamp_to_reach(const Footstep& stance, Footstep target) const;
+
+ private:
+  GaitParams p_;
+};
+
+/// One phase interval of the ZMP plan: the support during [t0, t1) is footstep `foot` (single support) or the
+/// segment between `foot` and `next` (double support).
+struct SupportInterval {
+  double t0 = 0.0, t1 = 0.0;
+  int foot = 0;                ///< index into the MPC's footstep list
+  int next = -1;               ///< -1 for single support
+  /// Double support: the ZMP reference moves from (1 - blend0) foot + blend0 next at t0 to the blend1 mix at t1
+  /// (0 -> 1 is a full weight transfer; 0.5 -> 0.5 stands between the feet).
+  double blend0 = 0.0, blend1 = 1.0;
+};
+
+/// LIPM MPC over a horizon of N samples of dt, with the ZMP and the next footsteps as decision variables:
+///   x = [p_x(0..N-1), p_y(0..N-1), f_x(1..M), f_y(1..M)]   (2N + 2M variables)
+///   min  w_zmp sum |p_k - p_ref,k|^2 + w_step sum |f_j - f_ref,j|^2 + w_dcm |xi_N - p_ref,N-1|^2
+///        + w_jerk sum |p_k - p_{k-1}|^2
+///   s.t. p_k in the ZMP box of its support foot (4 rows per k, single support), or in the box spanning both
+///        feet (double support);  f_j within reach of f_{j-1} (box in the previous foot's frame)
+/// with the CoM state propagated exactly (zero-order hold on p): x_{k+1} = A x_k + B p_k per axis.
+/// Sizes: N = 20, M = 2 by default; 44 variables, 4N + 4M inequality rows.
+class LipmMpc {
+ public:
+  LipmMpc(const GaitParams& params, int horizon = 20, double dt = 0.05, int n_steps = 2);
+
+  /// Inputs of one solve.
+  struct Input {
+    Eigen::Vector2d com = Eigen::Vector2d::Zero(), com_vel = Eigen::Vector2d::Zero();  ///< world [m, m/s]
+    std::vector<Footstep> steps;           ///< [current stance (fixed), planned steps... ] at least M + 1
+    std::vector<SupportInterval> support;  ///< covering [0, N dt) relative to now, in order
+    std::vector<bool> step_fixed;          ///< per planned step (size M): true freezes it (e.g. late swing)
+  };
+  /// Result: the ZMP to apply now, the adapted footsteps and the predicted CoM one sample ahead.
+  struct Output {
+    bool ok = false;
+    Eigen::Vector2d zmp = Eigen::Vector2d::Zero();
+    std::vector<Footstep> steps;           ///< Input::steps with steps 1..M adapted
+    Eigen::Vector2d com_acc = Eigen::Vector2d::Zero();  ///< omega^2 (c - p) [m/s^2]
+    int iterations = 0;
+  };
+  /// One solve. Never throws; ok = false (and the ZMP at the stance foot) when the QP fails.
+  const Output& solve(const Input& in);
+
+  double w_zmp = 1.0, w_step = 0.5, w_dcm = 100.0, w_jerk = 0.5;
+
+  int horizon() const { return n_; }
+  double dt() const { return dt_; }
+
+ private:
+  GaitParams p_;
+  int n_, m_;
+  double dt_;
+  Eigen::MatrixXd Pc_, Pv_;  ///< c_k, c'_k = Pc/Pv [p; x0] per axis (N x (N + 2))
+  qp::QpProblem prob_;
+  qp::QpSolver solver_;
+  Output out_;
+};
+
+/// Swing-foot reference: minimum-jerk in xy and yaw from lift-off to the (possibly moving) target, and a
+/// vertical profile z(s) = z_lift + (z_land - z_lift) s_mj + h 64 s^3 (1 - s)^3 with zero velocity at both ends.
+/// Source: T. Flash, N. Hogan, "The coordination of arm movements", J. Neurosci. 5(7), 1985 (minimum jerk).
+struct SwingTrajectory {
+  Footstep lift;      ///< where the foot left the ground
+  Footstep land;      ///< where it should touch down
+  double z_lift = 0, z_land = 0, apex = 0.07;
+  double duration = 0.4;
+  /// Sole pose and twist at time t since lift-off (clamped to [0, duration]): position world [m], yaw [rad],
+  /// linear velocity [m/s], yaw rate [rad/s].
+  void sample(double t, Eigen::Vector3d& pos, double& yaw, Eigen::Vector3d& vel, double& yaw_rate) const;
+};
+
+}  // namespace oh::control

@@ -1,0 +1,110 @@
+#include "control/locomotion/locomotion.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace oh::control {
+namespace {
+
+Eigen::Matrix2d rot(double yaw) {
+  Eigen::Matrix2d R;
+  R << std::cos(yaw), -std::sin(yaw), std::sin(yaw), std::cos(yaw);
+  return R;
+}
+
+double wrap(double a) { return std::atan2(std::sin(a), std::cos(a)); }
+
+double side_sign(int side) { return side == kLeft ? 1.0 : -1.0; }
+
+}  // namespace
+
+GaitParams GaitParams::from_profile(const model::Model& model, const model::Profile& profile) {
+  GaitParams p;
+  p.gravity = model.gravity.norm() > 0 ? model.gravity.norm() : 9.81;
+  p.com_height = profile.com_height > 0.2 ? profile.com_height : 0.8;
+  const double leg = profile.leg_length > 0.2 ? profile.leg_length : 0.8;
+  // Step timing from the pendulum time constant: about 0.4 s single support for a 0.9 m CoM height.
+  const double tc = std::sqrt(p.com_height / p.gravity);
+  p.t_single = 1.3 * tc;
+  p.t_double = 0.3 * tc;
+  p.step_height = 0.09 * leg;
+  p.max_step_x = 0.4 * leg;
+  p.max_step_y = 0.2 * leg;
+  // Sole centres at nominal: their lateral distance in the base heading frame.
+  const auto poses = model::body_poses(model, profile.q_nominal);
+  const Eigen::Vector3d l = poses[profile.left_foot.body] * profile.left_foot.sole_center;
+  const Eigen::Vector3d r = poses[profile.right_foot.body] * profile.right_foot.sole_center;
+  const Eigen::Matrix3d Rb = poses[profile.base_body].linear();
+  const double yaw = std::atan2(Rb(1, 0), Rb(0, 0));
+  const Eigen::Vector2d d = rot(yaw).transpose() * (l - r).head<2>();
+  const double foot_w = std::max(profile.left_foot.width, profile.right_foot.width);
+  const double foot_l = std::max(profile.left_foot.length, profile.right_foot.length);
+  p.nominal_width = std::max(std::abs(d.y()), 1.5 * foot_w);
+  p.min_width = std::max(0.6 * p.nominal_width, foot_w + 0.04);
+  p.zmp_half_length = 0.35 * foot_l;
+  p.zmp_half_width = 0.3 * foot_w;
+  p.max_vx = 0.8 * p.max_step_x / p.t_step();
+  p.max_vy = 0.8 * std::min(p.max_step_y, p.nominal_width - p.min_width) / p.t_step();
+  p.max_wz = 0.8 * p.max_step_yaw / p.t_step();
+  return p;
+}
+
+double GaitParams::omega() const { return std::sqrt(gravity / com_height); }
+
+Eigen::Vector3d FootstepPlanner::clamp_command(const Eigen::Vector3d& cmd) const {
+  Eigen::Vector3d c;
+  const double lim[3] = {p_.max_vx, p_.max_vy, p_.max_wz};
+  for (int i = 0; i < 3; ++i) c[i] = std::isfinite(cmd[i]) ? std::clamp(cmd[i], -lim[i], lim[i]) : 0.0;
+  return c;
+}
+
+Footstep FootstepPlanner::clamp_to_reach(const Footstep& stance, Footstep t) const {
+  const Eigen::Matrix2d R = rot(stance.yaw);
+  Eigen::Vector2d d = R.transpose() * (t.pos - stance.pos);
+  const double s = side_sign(t.side);
+  d.x() = std::clamp(d.x(), -p_.max_step_x, p_.max_step_x);
+  d.y() = s * std::clamp(s * d.y(), p_.min_width, p_.nominal_width + p_.max_step_y);
+  t.pos = stance.pos + R * d;
+  t.yaw = stance.yaw + std::clamp(wrap(t.yaw - stance.yaw), -p_.max_step_yaw, p_.max_step_yaw);
+  return t;
+}
+
+std::vector<Footstep> FootstepPlanner::plan(const Footstep& stance, const Eigen::Vector3d& cmd_in, int n) const {
+  const Eigen::Vector3d cmd = clamp_command(cmd_in);
+  const double T = p_.t_step();
+  std::vector<Footstep> out;
+  out.reserve(static_cast<size_t>(std::max(n, 0)));
+  Footstep cur = stance;
+  for (int i = 0; i < n; ++i) {
+    Footstep f;
+    f.side = 1 - cur.side;
+    f.z = cur.z;
+    const Eigen::Vector2d center = cur.pos - rot(cur.yaw) * Eigen::Vector2d(0, side_sign(cur.side) * 0.5 * p_.nominal_width);
+    f.yaw = cur.yaw + cmd.z() * T;
+    const Eigen::Vector2d next_center = center + rot(cur.yaw + 0.5 * cmd.z() * T) * Eigen::Vector2d(cmd.x() * T, cmd.y() * T);
+    f.pos = next_center + rot(f.yaw) * Eigen::Vector2d(0, side_sign(f.side) * 0.5 * p_.nominal_width);
+    f = clamp_to_reach(cur, f);
+    out.push_back(f);
+    cur = f;
+  }
+  return out;
+}
+
+void SwingTrajectory::sample(double t, Eigen::Vector3d& pos, double& yaw, Eigen::Vector3d& vel, double& yaw_rate) const {
+  const double T = std::max(duration, 1e-3);
+  const double s = std::clamp(t / T, 0.0, 1.0);
+  const double mj = s * s * s * (10.0 - 15.0 * s + 6.0 * s * s);
+  const double dmj = 30.0 * s * s * (1.0 - s) * (1.0 - s) / T;
+  const Eigen::Vector2d dxy = land.pos - lift.pos;
+  const double dyaw = wrap(land.yaw - lift.yaw);
+  const double bump = 64.0 * s * s * s * (1 - s) * (1 - s) * (1 - s);
+  const double dbump = 64.0 * (3.0 * s * s * (1 - s) * (1 - s) * (1 - s) - 3.0 * s * s * s * (1 - s) * (1 - s)) / T;
+  pos.head<2>() = lift.pos + dxy * mj;
+  pos.z() = z_lift + (z_land - z_lift) * mj + apex * bump;
+  vel.head<2>() = dxy * dmj;
+  vel.z() = (z_land - z_lift) * dmj + apex * dbump;
+  yaw = lift.yaw + dyaw * mj;
+  yaw_rate = dyaw * dmj;
+}
+
+}  // namespace oh::control

@@ -1,0 +1,211 @@
+#include "control/locomotion/locomotion.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace oh::control {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+double side_sign(int side) { return side == kLeft ? 1.0 : -1.0; }
+
+}  // namespace
+
+LipmMpc::LipmMpc(const GaitParams& params, int horizon, double dt, int n_steps)
+    : p_(params), n_(std::max(horizon, 2)), m_(std::max(n_steps, 1)), dt_(dt) {
+  // Exact zero-order-hold discretisation of c'' = w^2 (c - p) over dt (Kajita 2003, sec. III):
+  //   [c; c']_{k+1} = A [c; c']_k + B p_k.
+  const double w = p_.omega(), ch = std::cosh(w * dt_), sh = std::sinh(w * dt_);
+  Eigen::Matrix2d A;
+  A << ch, sh / w, w * sh, ch;
+  const Eigen::Vector2d B(1.0 - ch, -w * sh);
+  // Rows k = 0..N-1 give the state after k + 1 samples as a function of [p_0..p_{N-1}, c0, c0'].
+  Pc_.setZero(n_, n_ + 2);
+  Pv_.setZero(n_, n_ + 2);
+  Eigen::MatrixXd S = Eigen::MatrixXd::Zero(2, n_ + 2);
+  S(0, n_) = 1.0;
+  S(1, n_ + 1) = 1.0;
+  for (int k = 0; k < n_; ++k) {
+    S = (A * S).eval();
+    S.col(k) += B;
+    Pc_.row(k) = S.row(0);
+    Pv_.row(k) = S.row(1);
+  }
+  const int nx = 2 * n_ + 2 * m_;
+  prob_.resize(nx, 0, 2 * n_ + 2 * m_);
+  solver_.resize(nx, 0, 2 * n_ + 2 * m_);
+}
+
+const LipmMpc::Output& LipmMpc::solve(const Input& in) {
+  Output& o = out_;
+  o.ok = false;
+  o.steps = in.steps;
+  o.iterations = 0;
+  if (in.steps.size() < static_cast<size_t>(m_ + 1) || !in.com.allFinite() || !in.com_vel.allFinite()) {
+    o.zmp = in.steps.empty() ? in.com : in.steps.front().pos;
+    return o;
+  }
+  const int N = n_, M = m_, nx = 2 * N + 2 * M;
+  const double w = p_.omega();
+  auto px = [&](int k) { return k; };
+  auto py = [&](int k) { return N + k; };
+  auto fx = [&](int j) { return 2 * N + (j - 1); };      // j = 1..M
+  auto fy = [&](int j) { return 2 * N + M + (j - 1); };
+
+  // Affine expression of a footstep's xy in the decision variables: f_0 (stance) is a constant.
+  struct Affine {
+    Eigen::VectorXd ax, ay;  // coefficients (nx)
+    Eigen::Vector2d c;       // constant
+  };
+  auto foot = [&](int j, double scale, Affine& e) {
+    const int jj = std::clamp(j, 0, M);
+    if (jj == 0) {
+      e.c += scale * in.steps[0].pos;
+    } else {
+      e.ax[fx(jj)] += scale;
+      e.ay[fy(jj)] += scale;
+    }
+  };
+  // ZMP reference at sample k: the support foot, or the interpolation between two feet in double support.
+  std::vector<Affine> ref(static_cast<size_t>(N), Affine{Eigen::VectorXd::Zero(nx), Eigen::VectorXd::Zero(nx), Eigen::Vector2d::Zero()});
+  std::vector<double> yaw(static_cast<size_t>(N), in.steps[0].yaw);
+  size_t iv = 0;
+  for (int k = 0; k < N; ++k) {
+    const double t = (k + 0.5) * dt_;
+    while (iv + 1 < in.support.size() && t >= in.support[iv].t1) ++iv;
+    const SupportInterval s = in.support.empty() ? SupportInterval{0, 1e9, 0, -1} : in.support[iv];
+    Affine& e = ref[k];
+    if (s.next < 0) {
+      foot(s.foot, 1.0, e);
+      yaw[k] = in.steps[std::clamp(s.foot, 0, M)].yaw;
+    } else {
+      const double r = std::clamp((t - s.t0) / std::max(s.t1 - s.t0, 1e-6), 0.0, 1.0);
+      const double a = s.blend0 + (s.blend1 - s.blend0) * r;
+      foot(s.foot, 1.0 - a, e);
+      foot(s.next, a, e);
+      yaw[k] = 0.5 * (in.steps[std::clamp(s.foot, 0, M)].yaw + in.steps[std::clamp(s.next, 0, M)].yaw);
+    }
+  }
+
+  qp::QpProblem& pr = prob_;
+  pr.H.setZero();
+  pr.g.setZero();
+  Eigen::VectorXd row(nx);
+  // Adds weight * (row . x - b)^2 to the cost (H = 2 sum w a a^T, g = -2 sum w b a for 1/2 x'Hx + g'x).
+  auto add = [&](double weight, double b) {
+    pr.H.noalias() += 2.0 * weight * row * row.transpose();
+    pr.g.noalias() -= 2.0 * weight * b * row;
+  };
+  for (int k = 0; k < N; ++k) {
+    row = -ref[k].ax;
+    row[px(k)] += 1.0;
+    add(w_zmp, ref[k].c.x());
+    row = -ref[k].ay;
+    row[py(k)] += 1.0;
+    add(w_zmp, ref[k].c.y());
+    if (k > 0) {
+      row.setZero();
+      row[px(k)] = 1.0;
+      row[px(k - 1)] = -1.0;
+      add(w_jerk, 0.0);
+      row.setZero();
+      row[py(k)] = 1.0;
+      row[py(k - 1)] = -1.0;
+      add(w_jerk, 0.0);
+    }
+  }
+  for (int j = 1; j <= M; ++j) {
+    row.setZero();
+    row[fx(j)] = 1.0;
+    add(w_step, in.steps[j].pos.x());
+    row.setZero();
+    row[fy(j)] = 1.0;
+    add(w_step, in.steps[j].pos.y());
+  }
+  // Terminal DCM xi_N = c_N + c'_N / w close to the last ZMP reference (capturability at the horizon).
+  const Eigen::VectorXd dcm = Pc_.row(N - 1) + Pv_.row(N - 1) / w;
+  for (int axis = 0; axis < 2; ++axis) {
+    const double c0 = axis == 0 ? in.com.x() : in.com.y();
+    const double v0 = axis == 0 ? in.com_vel.x() : in.com_vel.y();
+    row = axis == 0 ? (-ref[N - 1].ax).eval() : (-ref[N - 1].ay).eval();
+    for (int k = 0; k < N; ++k) row[axis == 0 ? px(k) : py(k)] += dcm[k];
+    const double constant = dcm[N] * c0 + dcm[N + 1] * v0;
+    add(w_dcm, (axis == 0 ? ref[N - 1].c.x() : ref[N - 1].c.y()) - constant);
+  }
+  for (int i = 0; i < nx; ++i) pr.H(i, i) += 1e-8;
+
+  // ZMP boxes around the reference, in the support's heading frame.
+  pr.C.setZero();
+  for (int k = 0; k < N; ++k) {
+    const double c = std::cos(yaw[k]), s = std::sin(yaw[k]);
+    // along = [c s] (p - ref), across = [-s c] (p - ref)
+    for (int r = 0; r < 2; ++r) {
+      const double ux = r == 0 ? c : -s, uy = r == 0 ? s : c;
+      const int i = 2 * k + r;
+      pr.C.row(i) = -(ux * ref[k].ax + uy * ref[k].ay).transpose();
+      pr.C(i, px(k)) += ux;
+      pr.C(i, py(k)) += uy;
+      const double half = r == 0 ? p_.zmp_half_length : p_.zmp_half_width;
+      const double off = ux * ref[k].c.x() + uy * ref[k].c.y();
+      pr.l[i] = off - half;
+      pr.u[i] = off + half;
+    }
+  }
+  // Reach of each step from the previous one, in the previous step's frame.
+  for (int j = 1; j <= M; ++j) {
+    const Footstep& prev = in.steps[j - 1];
+    const double c = std::cos(prev.yaw), s = std::sin(prev.yaw), sg = side_sign(in.steps[j].side);
+    for (int r = 0; r < 2; ++r) {
+      const double ux = r == 0 ? c : -s, uy = r == 0 ? s : c;
+      const int i = 2 * N + 2 * (j - 1) + r;
+      pr.C(i, fx(j)) = ux;
+      pr.C(i, fy(j)) = uy;
+      double off = 0.0;
+      if (j == 1) {
+        off = ux * prev.pos.x() + uy * prev.pos.y();
+      } else {
+        pr.C(i, fx(j - 1)) = -ux;
+        pr.C(i, fy(j - 1)) = -uy;
+      }
+      if (r == 0) {
+        pr.l[i] = off - p_.max_step_x;
+        pr.u[i] = off + p_.max_step_x;
+      } else {
+        const double lo = sg > 0 ? p_.min_width : -(p_.nominal_width + p_.max_step_y);
+        const double hi = sg > 0 ? p_.nominal_width + p_.max_step_y : -p_.min_width;
+        pr.l[i] = off + lo;
+        pr.u[i] = off + hi;
+      }
+    }
+  }
+  pr.lb.setConstant(-kInf);
+  pr.ub.setConstant(kInf);
+  for (int j = 1; j <= M; ++j) {
+    if (static_cast<int>(in.step_fixed.size()) >= j && in.step_fixed[j - 1]) {
+      pr.lb[fx(j)] = pr.ub[fx(j)] = in.steps[j].pos.x();
+      pr.lb[fy(j)] = pr.ub[fy(j)] = in.steps[j].pos.y();
+    }
+  }
+
+  qp::QpStatus st = solver_.solve(pr, true);
+  if (st != qp::QpStatus::kOptimal) {
+    solver_.clear_active_set();
+    st = solver_.solve(pr, false);
+  }
+  o.iterations = solver_.solution().iterations;
+  if (st != qp::QpStatus::kOptimal) {
+    o.zmp = in.steps.front().pos;
+    o.com_acc = w * w * (in.com - o.zmp);
+    return o;
+  }
+  const Eigen::VectorXd& x = solver_.solution().x;
+  o.ok = true;
+  o.zmp = Eigen::Vector2d(x[px(0)], x[py(0)]);
+  for (int j = 1; j <= M; ++j) o.steps[j].pos = Eigen::Vector2d(x[fx(j)], x[fy(j)]);
+  o.com_acc = w * w * (in.com - o.zmp);
+  return o;
+}
+
+}  // namespace oh::control

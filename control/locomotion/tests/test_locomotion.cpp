@@ -1,0 +1,140 @@
+#include "control/locomotion/locomotion.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace oh::control;
+
+namespace {
+
+GaitParams params() {
+  GaitParams p;  // a 0.85 m CoM robot, 0.2 m stance width
+  p.com_height = 0.85;
+  p.t_single = 0.4;
+  p.t_double = 0.1;
+  p.nominal_width = 0.2;
+  p.min_width = 0.12;
+  p.max_step_x = 0.3;
+  p.max_step_y = 0.15;
+  p.zmp_half_length = 0.07;
+  p.zmp_half_width = 0.03;
+  return p;
+}
+
+Footstep step(int side, double x, double y, double yaw = 0) {
+  Footstep f;
+  f.side = side;
+  f.pos = {x, y};
+  f.yaw = yaw;
+  return f;
+}
+
+}  // namespace
+
+TEST(FootstepPlanner, ForwardStepsAdvanceByCommandTimesPeriod) {
+  const GaitParams p = params();
+  FootstepPlanner planner(p);
+  const auto steps = planner.plan(step(kLeft, 0, 0.1), {0.4, 0, 0}, 6);
+  ASSERT_EQ(steps.size(), 6u);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    EXPECT_EQ(steps[i].side, i % 2 == 0 ? kRight : kLeft);
+    EXPECT_NEAR(steps[i].pos.x(), 0.4 * p.t_step() * (i + 1), 1e-12);
+    EXPECT_NEAR(std::abs(steps[i].pos.y()), 0.1, 1e-12);
+  }
+}
+
+TEST(FootstepPlanner, LateralCommandNeverCrossesFeet) {
+  FootstepPlanner planner(params());
+  Footstep cur = step(kLeft, 0, 0.1);
+  for (double vy : {-5.0, 5.0}) {
+    const auto steps = planner.plan(cur, {0, vy, 0}, 8);
+    Footstep prev = cur;
+    for (const auto& s : steps) {
+      const double lateral = (s.side == kLeft ? 1 : -1) * (s.pos.y() - prev.pos.y());
+      EXPECT_GE(lateral, 0.12 - 1e-12);
+      EXPECT_LE(lateral, 0.35 + 1e-12);
+      prev = s;
+    }
+  }
+}
+
+TEST(FootstepPlanner, TurnStaysWithinYawLimitAndCommandIsClamped) {
+  const GaitParams p = params();
+  FootstepPlanner planner(p);
+  const auto steps = planner.plan(step(kLeft, 0, 0.1), {0, 0, 100.0}, 4);
+  double prev = 0;
+  for (const auto& s : steps) {
+    EXPECT_LE(std::abs(s.yaw - prev), p.max_step_yaw + 1e-12);
+    prev = s.yaw;
+  }
+  EXPECT_DOUBLE_EQ(planner.clamp_command({NAN, 10, -10}).x(), 0.0);
+  EXPECT_DOUBLE_EQ(planner.clamp_command({NAN, 10, -10}).y(), p.max_vy);
+}
+
+TEST(SwingTrajectory, StartsAndEndsAtRestWithApexInTheMiddle) {
+  SwingTrajectory s;
+  s.lift = step(kRight, 0, -0.1);
+  s.land = step(kRight, 0.3, -0.1, 0.2);
+  s.z_lift = 0.0;
+  s.z_land = 0.04;
+  s.apex = 0.07;
+  s.duration = 0.4;
+  Eigen::Vector3d p, v;
+  double yaw, wz;
+  s.sample(0, p, yaw, v, wz);
+  EXPECT_NEAR(p.x(), 0, 1e-12);
+  EXPECT_NEAR(v.norm(), 0, 1e-12);
+  s.sample(0.4, p, yaw, v, wz);
+  EXPECT_NEAR(p.x(), 0.3, 1e-12);
+  EXPECT_NEAR(p.z(), 0.04, 1e-12);
+  EXPECT_NEAR(yaw, 0.2, 1e-12);
+  EXPECT_NEAR(v.norm(), 0, 1e-12);
+  s.sample(0.2, p, yaw, v, wz);
+  EXPECT_NEAR(p.z(), 0.02 + 0.07, 1e-12);
+  // Velocity is the derivative of position (central difference).
+  Eigen::Vector3d pa, pb, va;
+  double y0, y1;
+  s.sample(0.1 - 1e-6, pa, y0, va, wz);
+  s.sample(0.1 + 1e-6, pb, y1, va, wz);
+  s.sample(0.1, p, yaw, v, wz);
+  EXPECT_NEAR(((pb - pa) / 2e-6 - v).norm(), 0, 1e-6);
+}
+
+TEST(LipmMpc, StandingStillKeepsZmpUnderTheCom) {
+  const GaitParams p = params();
+  LipmMpc mpc(p);
+  LipmMpc::Input in;
+  in.steps = {step(kLeft, 0, 0.1), step(kRight, 0, -0.1), step(kLeft, 0, 0.1)};
+  in.step_fixed = {true, true};
+  in.support = {{0.0, 10.0, 0, 1, 0.5, 0.5}};  // standing between the feet for the whole horizon
+  in.com = {0.0, 0.0};
+  const auto& out = mpc.solve(in);
+  ASSERT_TRUE(out.ok);
+  EXPECT_LT(out.com_acc.norm(), 0.5);
+}
+
+TEST(LipmMpc, ForwardPushMovesTheNextStepForward) {
+  const GaitParams p = params();
+  FootstepPlanner planner(p);
+  LipmMpc mpc(p);
+  LipmMpc::Input in;
+  const Footstep stance = step(kLeft, 0, 0.1);
+  auto plan = planner.plan(stance, {0, 0, 0}, 2);
+  in.steps = {stance, plan[0], plan[1]};
+  in.step_fixed = {false, false};
+  // Single support on the left foot for t_single, double support, single support on the next step...
+  const double ts = p.t_single, td = p.t_double;
+  in.support = {{0, ts, 0, -1}, {ts, ts + td, 0, 1}, {ts + td, 2 * ts + td, 1, -1}, {2 * ts + td, 2 * ts + 2 * td, 1, 2},
+                {2 * ts + 2 * td, 10, 2, -1}};
+  in.com = {0.0, 0.1};
+  in.com_vel = {0.0, 0.0};
+  const double x_still = mpc.solve(in).steps[1].pos.x();
+  in.com_vel = {0.6, 0.0};
+  const auto& pushed = mpc.solve(in);
+  ASSERT_TRUE(pushed.ok);
+  EXPECT_GT(pushed.steps[1].pos.x(), x_still + 0.1);
+  EXPECT_LE(pushed.steps[1].pos.x(), p.max_step_x + 1e-6);
+  // The ZMP stays in the stance foot's box.
+  EXPECT_LE(std::abs(pushed.zmp.x() - 0.0), p.zmp_half_length + 1e-6);
+}
