@@ -15,7 +15,7 @@ mode=${1:-demo}
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libmujoco-dev libeigen3-dev libtinyxml2-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
-  libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libtorch-dev
 )
 
 install_missing() {
