@@ -478,6 +478,72 @@ void fill_derived(const Model& m, Profile& p) {
   p.com_height = k.height(center_of_mass(m, p.q_nominal)) - sole;
 }
 
+// Stage 4b: a keyframe-less model whose legs rest against a joint stop at qpos0 (straight knees on their limit: a
+// singular leg that can push only one way) gets a slight crouch instead: the base lowered by kCrouch of the leg
+// length with the feet kept where they are (damped least-squares IK on each leg), then the whole robot lowered so
+// that the soles touch the ground plane z = 0.
+constexpr double kCrouch = 0.04;
+
+void crouch_if_on_stops(const Model& m, Profile& p) {
+  if (!m.keyframes.empty() || p.base_body < 0 || m.bodies[p.base_body].joints.empty()) return;
+  const Joint& free = m.joints[m.bodies[p.base_body].joints.front()];
+  if (free.type != JointType::kFree) return;
+  Eigen::VectorXd q = p.q_nominal;
+  constexpr double kStop = 1e-3, kInside = 0.05;  // [rad | m]
+  bool on_stop = false;
+  std::vector<int> legs = p.left_leg.joints;
+  legs.insert(legs.end(), p.right_leg.joints.begin(), p.right_leg.joints.end());
+  for (int j : legs) {
+    const Joint& jt = m.joints[j];
+    if (jt.nv != 1 || !jt.limited) continue;
+    double& x = q[jt.q_index];
+    if (x - jt.lower < kStop) x = jt.lower + kInside, on_stop = true;
+    if (jt.upper - x < kStop) x = jt.upper - kInside, on_stop = true;
+  }
+  if (!on_stop) return;
+  fill_derived(m, p);
+  const std::vector<Isometry3d> X0 = body_poses(m, p.q_nominal);
+  const Vector3d up = m.gravity.norm() > 1e-9 ? Vector3d(-m.gravity.normalized()) : Vector3d::UnitZ();
+  q.segment<3>(free.q_index) -= kCrouch * p.leg_length * up;
+  for (const Limb* leg : {&p.left_leg, &p.right_leg}) {
+    const int n = static_cast<int>(leg->joints.size());
+    const Isometry3d& target = X0[leg->end_body];
+    auto error = [&](const Eigen::VectorXd& x) {
+      const Isometry3d X = body_poses(m, x)[leg->end_body];
+      const Eigen::AngleAxisd aa(target.linear() * X.linear().transpose());
+      Eigen::Matrix<double, 6, 1> e;
+      e << target.translation() - X.translation(), aa.angle() * aa.axis();
+      return e;
+    };
+    Eigen::MatrixXd J(6, n);
+    for (int it = 0; it < 100; ++it) {
+      const Eigen::Matrix<double, 6, 1> e = error(q);
+      if (e.norm() < 1e-9) break;
+      constexpr double h = 1e-7;
+      for (int c = 0; c < n; ++c) {
+        Eigen::VectorXd qh = q;
+        qh[m.joints[leg->joints[c]].q_index] += h;
+        J.col(c) = (e - error(qh)) / h;  // d(pose)/dq
+      }
+      const Eigen::MatrixXd JJt = J * J.transpose() + 1e-6 * Eigen::MatrixXd::Identity(6, 6);
+      const Eigen::VectorXd dq = J.transpose() * JJt.ldlt().solve(e);
+      for (int c = 0; c < n; ++c) {
+        const Joint& jt = m.joints[leg->joints[c]];
+        double& x = q[jt.q_index];
+        x += dq[c];
+        if (jt.limited) x = std::clamp(x, jt.lower, jt.upper);
+      }
+    }
+  }
+  // Soles on the ground.
+  const std::vector<Isometry3d> X = body_poses(m, q);
+  double sole = std::numeric_limits<double>::infinity();
+  for (const Foot* f : {&p.left_foot, &p.right_foot}) sole = std::min(sole, up.dot(X[f->body] * f->sole_center));
+  q.segment<3>(free.q_index) -= sole * up;
+  p.q_nominal = q;
+  p.nominal_source += fmt::format(", crouched {:.0f}% of the leg length", 100 * kCrouch);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // YAML overrides.
 
@@ -760,6 +826,7 @@ Profile detect_profile(const Model& m) {
   const auto [left, right] = detect_feet(k, p.base_body);
   fill_legs(k, p, left, right);
   fill_upper_body(k, p);
+  crouch_if_on_stops(m, p);
   fill_derived(m, p);
   return p;
 }
