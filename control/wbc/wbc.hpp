@@ -15,7 +15,9 @@
 //   subject to  M_u a + h_u = sum_i J_{i,u}^T w_i                 (unactuated rows: floating base) [eq]
 //               J_i a + dJ_i v = -k_c J_i v                      (feet in contact do not move)    [eq]
 //               tau_min <= M_a a + h_a - sum_i J_{i,a}^T w_i <= tau_max                         [ineq]
-//               |f_x|, |f_y| <= mu f_z;  |tau_x| <= W/2 f_z;  |tau_y| <= L/2 f_z;  |tau_z| <= mu r f_z [ineq]
+//               |f_x|, |f_y| <= mu f_z;  |tau_z| <= mu r f_z;  centre of pressure (-tau_y, tau_x) / f_z
+//               inside the foot's support polygon (the convex hull of its collision geometry at the sole,
+//               scaled by cop_scale; a rectangle in Caron et al., a triangle for a line-and-toe-bar foot) [ineq]
 //               f_z >= f_min;  joint position/velocity limits as acceleration bounds             [bounds]
 // Tasks t: centre of mass (3), torso orientation (3), swing feet SE3 (6), hands (3 position, optionally 6),
 // joint posture (actuated joints). Gains are in acceleration units (1/s^2, 1/s), so they hold for any robot
@@ -38,7 +40,7 @@ namespace oh::control {
 
 /// Task weights, gains and contact parameters. Every value has a model-derived default (see defaults()).
 struct WbcParams {
-  double w_com = 10.0, w_torso = 1.0, w_swing = 10.0, w_hand = 1.0, w_posture = 0.05;
+  double w_com = 10.0, w_torso = 1.0, w_swing = 10.0, w_hand = 10.0, w_posture = 0.05;
   double w_force = 1e-4;        ///< wrench regularisation towards the reference split
   double w_acc = 1e-6;          ///< acceleration regularisation
   double kp_com = 60.0, kd_com = 15.5;          ///< [1/s^2], [1/s]
@@ -47,10 +49,13 @@ struct WbcParams {
   double kp_hand = 100.0, kd_hand = 20.0;
   double kp_posture = 50.0, kd_posture = 14.0;
   double k_contact = 10.0;      ///< contact velocity damping [1/s]
-  double mu = 0.6;              ///< friction coefficient used in the pyramid (conservative)
+  double mu = 0.3;              ///< friction coefficient of the pyramid: conservative (soft contacts creep near the cone)
+  double cop_scale = 0.9;       ///< the centre of pressure stays in the support polygon scaled by this about its centroid
   double f_min = 5.0;           ///< minimum normal force per foot in contact [N]
   double limit_horizon = 0.05;  ///< horizon for joint position limits as acceleration bounds [s]
-  double joint_omega = 15.0;    ///< low-level PD bandwidth for the q/dq references [rad/s]
+  double joint_omega = 0.0;     ///< low-level PD bandwidth around the q/dq references [rad/s]; 0: torque only
+  double reference_band_q = 0.05;  ///< the integrated joint position reference stays this close to the measurement [rad]
+  double reference_band_v = 0.5;   ///< and the velocity reference [rad/s]
 
   /// Defaults for a robot: CoM gains from the pendulum frequency sqrt(g / com_height).
   static WbcParams defaults(const model::Model& model, const model::Profile& profile);
@@ -96,6 +101,8 @@ class WholeBodyController {
   /// World pose of a sole frame (0 left, 1 right) and of a hand frame at the given configuration.
   Eigen::Isometry3d sole_pose(const Eigen::VectorXd& q, int side);
   Eigen::Vector3d hand_position(const Eigen::VectorXd& q, int side);
+  /// World position of the centroid of a foot's support polygon (on the sole plane) at the given configuration.
+  Eigen::Vector3d support_center(const Eigen::VectorXd& q, int side);
   Eigen::Vector3d com(const Eigen::VectorXd& q);
   /// Torso frame orientation in the world.
   Eigen::Quaterniond torso_orientation(const Eigen::VectorXd& q);

@@ -12,6 +12,15 @@ double ramp(double t, double t0, double t1) {
   const double s = std::clamp((t - t0) / (t1 - t0), 0.0, 1.0);
   return s * s * (3.0 - 2.0 * s);
 }
+/// Its time derivatives [1/s], [1/s^2].
+double ramp_vel(double t, double t0, double t1) {
+  const double s = (t - t0) / (t1 - t0);
+  return s <= 0.0 || s >= 1.0 ? 0.0 : 6.0 * s * (1.0 - s) / (t1 - t0);
+}
+double ramp_acc(double t, double t0, double t1) {
+  const double s = (t - t0) / (t1 - t0);
+  return s <= 0.0 || s >= 1.0 ? 0.0 : 6.0 * (1.0 - 2.0 * s) / ((t1 - t0) * (t1 - t0));
+}
 
 double yaw_of(const Eigen::Matrix3d& R) { return std::atan2(R(1, 0), R(0, 0)); }
 
@@ -98,8 +107,16 @@ void WbcController::reset(const RobotState& state, const Estimate& est) {
   targets_.contact = {true, true};
   targets_.foot = sole0_;
   targets_.foot_vel = {Eigen::Matrix<double, 6, 1>::Zero(), Eigen::Matrix<double, 6, 1>::Zero()};
-  // CoM where the nominal pose puts it (a keyframe is statically balanced); torso upright, initial heading.
-  targets_.com = com0_;
+  // The CoM target: at the nominal height, over the middle of the two support polygons. A keyframe's CoM may sit
+  // near the edge of the real support (H1's is 1 cm from the heel apex of its line-and-toe-bar feet); keeping it
+  // there leaves little room for pushes (G1's sits 3 cm behind the middle of its feet).
+  com_start_ = com0_;
+  com0_.head<2>() = 0.5 * (wbc_.support_center(est.q, 0) + wbc_.support_center(est.q, 1)).head<2>();
+  // Over a time that keeps the peak CoM acceleration of the cubic ramp (6 d / T^2) gentle: a keyframe's CoM can sit
+  // near the edge of the support, where the centre of pressure has little room to push it.
+  const double kSettleAcc = 0.1;  // [m/s^2]
+  settle_time_ = std::clamp(std::sqrt(6.0 * (com0_ - com_start_).norm() / kSettleAcc), 0.5, 3.0);
+  // Torso upright, initial heading.
   const Eigen::Quaterniond torso = wbc_.torso_orientation(est.q);
   yaw0_ = yaw_of(torso.toRotationMatrix());
   // Keep the torso frame's own tilt at nominal (the frame need not be aligned with the world), minus base tilt.
@@ -114,11 +131,16 @@ void WbcController::update(const RobotState& state, const Estimate& est, std::ve
   const double t = state.t - t0_;
   const Eigen::Vector3d& base = com0_;
   const Eigen::Matrix3d heading = Eigen::AngleAxisd(yaw0_, Eigen::Vector3d::UnitZ()).toRotationMatrix();
-  targets_.com = base;
-  targets_.com_vel.setZero();
+  // Settle: the CoM moves from where the nominal pose put it to its target over the first seconds.
+  const double T_settle = settle_time_;
+  targets_.com = com_start_ + ramp(t, 0.0, T_settle) * (base - com_start_);
+  targets_.com_vel = ramp_vel(t, 0.0, T_settle) * (base - com_start_);
+  targets_.com_acc = ramp_acc(t, 0.0, T_settle) * (base - com_start_);
   if (task_ == "com-shift") {
     const double s = ramp(t, 1.0, 2.0) - ramp(t, 4.0, 5.0);
-    targets_.com = base + heading * Eigen::Vector3d(0, 0.05 * s, 0);
+    targets_.com += heading * Eigen::Vector3d(0, 0.05 * s, 0);
+    targets_.com_vel += heading * Eigen::Vector3d(0, 0.05 * (ramp_vel(t, 1.0, 2.0) - ramp_vel(t, 4.0, 5.0)), 0);
+    targets_.com_acc += heading * Eigen::Vector3d(0, 0.05 * (ramp_acc(t, 1.0, 2.0) - ramp_acc(t, 4.0, 5.0)), 0);
   } else if (task_ == "reach" && !std::isnan(hand0_.x())) {
     targets_.hand[1] = hand0_ + heading * Eigen::Vector3d(0.20 * ramp(t, 1.0, 2.5), 0, 0);
   }

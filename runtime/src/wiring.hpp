@@ -63,7 +63,8 @@ class WbcController : public Controller {
   control::WholeBodyController wbc_;
   std::string task_;
   control::WbcTargets targets_;
-  Eigen::Vector3d com0_, hand0_;
+  Eigen::Vector3d com0_, com_start_, hand0_;
+  double settle_time_ = 1.0;  ///< the CoM moves from its nominal place to its target over [0, settle_time_]
   std::array<Eigen::Isometry3d, 2> sole0_;
   double t0_ = 0.0, yaw0_ = 0.0;
   double max_sole_move_ = 0.0, max_com_shift_ = 0.0, hand_error_ = 0.0, com_return_error_ = 0.0;

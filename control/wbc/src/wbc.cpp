@@ -11,6 +11,7 @@ namespace oh::control {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr int kMaxSupportVertices = 8;
 using Mat6X = dynamics::Matrix6Xd;
 using Vec6 = Eigen::Matrix<double, 6, 1>;
 
@@ -21,6 +22,99 @@ Eigen::Vector3d orientation_error(const Eigen::Matrix3d& R_ref, const Eigen::Mat
   Eigen::Vector3d axis = aa.axis();
   if (angle > M_PI) angle -= 2 * M_PI;
   return axis * angle;
+}
+
+/// The support polygon of a foot in its sole frame (x, y about the sole centre), counter-clockwise, from the
+/// collision geometry of the foot body and the jointless bodies welded below it at the nominal configuration:
+/// the convex hull of the geometry points within `tol` of the sole plane (sphere and capsule bottoms, box
+/// corners, cylinder rims, mesh vertices). At most `max_vertices`: smaller ones are dropped (the least area
+/// first), so the polygon stays inside the true support. Falls back to the profile's rectangle.
+std::vector<Eigen::Vector2d> support_hull(const model::Model& m, const model::Profile& prof, const model::Foot& foot,
+                                             int max_vertices, double tol = 0.005) {
+  const std::vector<Eigen::Isometry3d> X = model::body_poses(m, prof.q_nominal);
+  Eigen::Isometry3d sole = X[foot.body] * Eigen::Translation3d(foot.sole_center) * foot.sole_quat;
+  const Eigen::Isometry3d to_sole = sole.inverse();
+  std::vector<bool> on_foot(m.bodies.size(), false);
+  on_foot[foot.body] = true;
+  for (size_t b = foot.body + 1; b < m.bodies.size(); ++b)  // parents precede children
+    on_foot[b] = m.bodies[b].parent >= 0 && on_foot[m.bodies[b].parent] && m.bodies[b].joints.empty();
+  bool any_collision = false;
+  for (const model::Geom& g : m.geoms) any_collision = any_collision || (g.collides && on_foot[g.body]);
+  std::vector<Eigen::Vector3d> pts;  // sole frame
+  for (const model::Geom& g : m.geoms) {
+    if (!on_foot[g.body] || (any_collision && !g.collides)) continue;
+    const Eigen::Isometry3d G = to_sole * X[g.body] * Eigen::Translation3d(g.pos) * g.quat;
+    const Eigen::Vector3d c = G.translation(), axis = G.linear().col(2), s = g.size, down = -Eigen::Vector3d::UnitZ();
+    using T = model::Geom::Type;
+    if (g.type == T::kSphere) pts.push_back(c + s[0] * down);
+    if (g.type == T::kCapsule || g.type == T::kCylinder) {
+      Eigen::Vector3d radial = down - down.dot(axis) * axis;  // towards the ground, across the axis
+      const bool upright = radial.norm() < 0.5;
+      radial = radial.norm() > 1e-9 ? Eigen::Vector3d(radial.normalized()) : Eigen::Vector3d::Zero();
+      for (double e : {-1.0, 1.0}) {
+        const Eigen::Vector3d end = c + e * s[1] * axis;
+        pts.push_back(g.type == T::kCapsule ? Eigen::Vector3d(end + s[0] * down) : Eigen::Vector3d(end + s[0] * radial));
+        if (g.type == T::kCylinder && upright)
+          for (int k = 0; k < 8; ++k) {
+            const double a = k * M_PI / 4;
+            pts.push_back(end + s[0] * (std::cos(a) * G.linear().col(0) + std::sin(a) * G.linear().col(1)));
+          }
+      }
+    }
+    if (g.type == T::kBox)
+      for (int k = 0; k < 8; ++k)
+        pts.push_back(G * Eigen::Vector3d((k & 1 ? 1 : -1) * s[0], (k & 2 ? 1 : -1) * s[1], (k & 4 ? 1 : -1) * s[2]));
+    if (g.type == T::kMesh && g.mesh >= 0) {
+      const auto& v = m.meshes[g.mesh].vertices;
+      for (size_t i = 0; i + 2 < v.size(); i += 3) pts.push_back(G * Eigen::Vector3d(v[i], v[i + 1], v[i + 2]));
+    }
+  }
+  double lowest = kInf;
+  for (const auto& p : pts) lowest = std::min(lowest, p.z());
+  std::vector<Eigen::Vector2d> flat;
+  for (const auto& p : pts)
+    if (p.z() <= lowest + tol) flat.push_back(p.head<2>());
+  // Andrew's monotone chain.
+  std::sort(flat.begin(), flat.end(), [](const auto& a, const auto& b) { return a.x() < b.x() || (a.x() == b.x() && a.y() < b.y()); });
+  auto cross = [](const Eigen::Vector2d& o, const Eigen::Vector2d& a, const Eigen::Vector2d& b) {
+    return (a - o).x() * (b - o).y() - (a - o).y() * (b - o).x();
+  };
+  std::vector<Eigen::Vector2d> hull(2 * flat.size() + 1);
+  size_t k = 0;
+  for (size_t i = 0; i < flat.size(); ++i) {
+    while (k >= 2 && cross(hull[k - 2], hull[k - 1], flat[i]) <= 1e-12) --k;
+    hull[k++] = flat[i];
+  }
+  for (size_t i = flat.size() - 1, t = k + 1; i > 0; --i) {
+    while (k >= t && cross(hull[k - 2], hull[k - 1], flat[i - 1]) <= 1e-12) --k;
+    hull[k++] = flat[i - 1];
+  }
+  hull.resize(k > 0 ? k - 1 : 0);
+  auto area = [](const std::vector<Eigen::Vector2d>& P) {
+    double a = 0;
+    for (size_t i = 0; i < P.size(); ++i) {
+      const auto& p = P[i];
+      const auto& q = P[(i + 1) % P.size()];
+      a += p.x() * q.y() - p.y() * q.x();
+    }
+    return 0.5 * a;
+  };
+  if (hull.size() < 3 || area(hull) < 1e-6) {
+    hull.clear();
+    const double hl = 0.5 * foot.length, hw = 0.5 * foot.width;
+    for (auto [a, b] : std::array<std::pair<double, double>, 4>{{{-1, -1}, {1, -1}, {1, 1}, {-1, 1}}})
+      hull.emplace_back(a * hl, b * hw);
+  }
+  while (static_cast<int>(hull.size()) > max_vertices) {
+    size_t best = 0;
+    double best_loss = kInf;
+    for (size_t i = 0; i < hull.size(); ++i) {
+      const double loss = cross(hull[(i + hull.size() - 1) % hull.size()], hull[i], hull[(i + 1) % hull.size()]);
+      if (loss < best_loss) best = i, best_loss = loss;
+    }
+    hull.erase(hull.begin() + static_cast<long>(best));
+  }
+  return hull;
 }
 
 }  // namespace
@@ -51,7 +145,9 @@ struct WholeBodyController::Impl {
   Eigen::VectorXd tau_max;               ///< per dof, +inf when unknown
   std::array<int, 2> sole_frame{}, hand_frame{-1, -1};
   int torso_frame = 0;
-  std::array<double, 2> sole_length{}, sole_width{};
+  std::array<std::vector<Eigen::Vector2d>, 2> support;  ///< support polygons, sole frame, counter-clockwise
+  std::array<Eigen::Vector2d, 2> support_centroid;
+  std::array<double, 2> torsion_radius{};
   double mass = 0;
 
   Mat6X J_sole[2], J_tmp, J_torso;
@@ -61,6 +157,8 @@ struct WholeBodyController::Impl {
   Eigen::Matrix3Xd Jcom;
   Eigen::Vector3d drift_com;
   Eigen::VectorXd zero_a;
+  Eigen::VectorXd q_des, v_des;          ///< integrated joint references (n_joint)
+  bool have_reference = false;
   qp::QpProblem prob;
   qp::QpSolver solver;
   WbcOutput out;
@@ -89,8 +187,6 @@ WholeBodyController::WholeBodyController(const model::Model& model, const model:
   s.sole_frame = {n_frames - 2, n_frames - 1};
   s.hand_frame = {profile.left_hand_frame, profile.right_hand_frame};
   s.torso_frame = s.dm.body_frame[profile.torso_body];
-  s.sole_length = {profile.left_foot.length, profile.right_foot.length};
-  s.sole_width = {profile.left_foot.width, profile.right_foot.width};
   s.mass = model.total_mass();
   s.tau_max = Eigen::VectorXd::Constant(s.nv, kInf);
   for (int d = 0; d < 6; ++d) s.unact_dofs.push_back(d);
@@ -107,7 +203,31 @@ WholeBodyController::WholeBodyController(const model::Model& model, const model:
   s.n_act = static_cast<int>(s.act_dofs.size());
   s.n_joint = static_cast<int>(s.joint_ids.size());
 
-  const int n = s.nv + 12, n_eq = s.n_unact + 12, n_ineq = s.n_act + 20;
+  const model::Foot* feet[2] = {&profile.left_foot, &profile.right_foot};
+  int n_cone = 0;
+  for (int i = 0; i < 2; ++i) {
+    s.support[i] = support_hull(s.model, profile, *feet[i], kMaxSupportVertices);
+    const auto& poly = s.support[i];
+    // Area centroid of the polygon; the torsion radius is its distance to the nearest edge.
+    double a2 = 0;
+    Eigen::Vector2d ctr = Eigen::Vector2d::Zero();
+    for (size_t k = 0; k < poly.size(); ++k) {
+      const Eigen::Vector2d& p = poly[k];
+      const Eigen::Vector2d& q = poly[(k + 1) % poly.size()];
+      const double cr = p.x() * q.y() - p.y() * q.x();
+      a2 += cr;
+      ctr += cr * (p + q);
+    }
+    s.support_centroid[i] = ctr / (3.0 * a2);
+    double r = kInf;
+    for (size_t k = 0; k < poly.size(); ++k) {
+      const Eigen::Vector2d d = poly[(k + 1) % poly.size()] - poly[k];
+      r = std::min(r, std::abs(d.x() * (s.support_centroid[i] - poly[k]).y() - d.y() * (s.support_centroid[i] - poly[k]).x()) / d.norm());
+    }
+    s.torsion_radius[i] = r;
+    n_cone += 6 + static_cast<int>(poly.size());
+  }
+  const int n = s.nv + 12, n_eq = s.n_unact + 12, n_ineq = s.n_act + n_cone;
   s.prob.resize(n, n_eq, n_ineq);
   s.solver.resize(n, n_eq, n_ineq);
   s.solver.settings().regularization = 0.0;
@@ -119,6 +239,8 @@ WholeBodyController::WholeBodyController(const model::Model& model, const model:
   s.J_torso.setZero(6, s.nv);
   s.Jcom.setZero(3, s.nv);
   s.zero_a = Eigen::VectorXd::Zero(s.nv);
+  s.q_des = Eigen::VectorXd::Zero(s.n_joint);
+  s.v_des = Eigen::VectorXd::Zero(s.n_joint);
   WbcOutput& o = s.out;
   o.a = Eigen::VectorXd::Zero(s.nv);
   for (Eigen::VectorXd* x : {&o.tau, &o.q_ref, &o.dq_ref, &o.kp, &o.kd}) *x = Eigen::VectorXd::Zero(s.n_joint);
@@ -145,6 +267,11 @@ Eigen::Vector3d WholeBodyController::hand_position(const Eigen::VectorXd& q, int
   if (s.hand_frame[side] < 0) return Eigen::Vector3d::Constant(std::nan(""));
   dynamics::forward_kinematics(s.dm, s.data, q);
   return dynamics::frame_placement(s.dm, s.data, s.hand_frame[side]).p;
+}
+
+Eigen::Vector3d WholeBodyController::support_center(const Eigen::VectorXd& q, int side) {
+  const Eigen::Vector2d& c = impl_->support_centroid[side];
+  return sole_pose(q, side) * Eigen::Vector3d(c.x(), c.y(), 0.0);
 }
 
 Eigen::Vector3d WholeBodyController::com(const Eigen::VectorXd& q) {
@@ -246,7 +373,11 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
   for (int i = 0; i < 2; ++i) {
     const int c = nv + 6 * i;
     Vec6 w_ref = Vec6::Zero();
-    if (tg.contact[i] && n_contact > 0) w_ref[2] = s.mass * g_norm / n_contact;
+    if (tg.contact[i] && n_contact > 0) {
+      w_ref[2] = s.mass * g_norm / n_contact;
+      w_ref[3] = s.support_centroid[i].y() * w_ref[2];
+      w_ref[4] = -s.support_centroid[i].x() * w_ref[2];
+    }
     for (int k = 0; k < 6; ++k) {
       pr.H(c + k, c + k) += P.w_force;
       pr.g[c + k] -= P.w_force * w_ref[k];
@@ -281,22 +412,33 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
     pr.l[r] = -s.tau_max[d] - h[d];
     pr.u[r] = s.tau_max[d] - h[d];
   }
-  for (int i = 0; i < 2; ++i) {
-    const int r0 = s.n_act + 10 * i, c = nv + 6 * i;
-    const double mu = P.mu, hw = 0.5 * s.sole_width[i], hl = 0.5 * s.sole_length[i];
-    const double mu_z = mu * std::min(hw, hl);
-    const std::array<std::pair<int, double>, 5> rows{{{0, mu}, {1, mu}, {3, hw}, {4, hl}, {5, mu_z}}};
-    for (int k = 0; k < 5; ++k) {
-      const auto [comp, coef] = rows[k];
-      // comp - coef fz <= 0  and  comp + coef fz >= 0
-      pr.C(r0 + 2 * k, c + comp) = 1.0;
-      pr.C(r0 + 2 * k, c + 2) = -coef;
-      pr.l[r0 + 2 * k] = -kInf;
-      pr.u[r0 + 2 * k] = 0.0;
-      pr.C(r0 + 2 * k + 1, c + comp) = 1.0;
-      pr.C(r0 + 2 * k + 1, c + 2) = coef;
-      pr.l[r0 + 2 * k + 1] = 0.0;
-      pr.u[r0 + 2 * k + 1] = kInf;
+  for (int i = 0, r0 = s.n_act; i < 2; ++i) {
+    const int c = nv + 6 * i;
+    const double mu = P.mu, mu_z = mu * s.torsion_radius[i] * P.cop_scale;
+    // |f_x|, |f_y| <= mu f_z and |tau_z| <= mu r f_z, two rows each: comp - coef fz <= 0 <= comp + coef fz.
+    for (const auto& [comp, coef] : std::array<std::pair<int, double>, 3>{{{0, mu}, {1, mu}, {5, mu_z}}}) {
+      for (const double sgn : {-1.0, 1.0}) {
+        pr.C(r0, c + comp) = 1.0;
+        pr.C(r0, c + 2) = sgn * coef;
+        pr.l[r0] = sgn < 0 ? -kInf : 0.0;
+        pr.u[r0] = sgn < 0 ? 0.0 : kInf;
+        ++r0;
+      }
+    }
+    // Centre of pressure p = (-tau_y, tau_x) / f_z inside the support polygon scaled about its centroid:
+    // n . p <= n . v for each edge (outward normal n through vertex v).
+    const auto& poly = s.support[i];
+    const Eigen::Vector2d& ctr = s.support_centroid[i];
+    for (size_t k = 0; k < poly.size(); ++k) {
+      const Eigen::Vector2d a = ctr + P.cop_scale * (poly[k] - ctr);
+      const Eigen::Vector2d b = ctr + P.cop_scale * (poly[(k + 1) % poly.size()] - ctr);
+      const Eigen::Vector2d n = Eigen::Vector2d(b.y() - a.y(), a.x() - b.x()).normalized();
+      pr.C(r0, c + 4) = -n.x();
+      pr.C(r0, c + 3) = n.y();
+      pr.C(r0, c + 2) = -n.dot(a);
+      pr.l[r0] = -kInf;
+      pr.u[r0] = 0.0;
+      ++r0;
     }
   }
 
@@ -355,7 +497,13 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
     o.a.setZero();
     for (int i = 0; i < 2; ++i) o.wrench[i].setZero();
   }
+  // Joint references: a desired state integrated from the previous tick's desired state with the QP's
+  // accelerations, kept within a band around the measurement so it cannot drift away. The PD then acts on
+  // genuine tracking errors; references built from the measurement alone (q + v dt) would turn the PD into
+  // positive velocity feedback.
   const double w = P.joint_omega;
+  const bool first = !s.have_reference;
+  s.have_reference = true;
   for (int k = 0; k < s.n_joint; ++k) {
     const auto& jt = s.model.joints[s.joint_ids[k]];
     const int d = jt.v_index;
@@ -364,8 +512,14 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
     tau += jt.damping * v[d];  // MuJoCo applies -damping * v as a passive force
     if (!s.joint_actuated[k]) tau = 0.0;
     o.tau[k] = std::clamp(tau, -s.tau_max[d], s.tau_max[d]);
-    o.dq_ref[k] = v[d] + o.a[d] * s.dt;
-    o.q_ref[k] = q[jt.q_index] + v[d] * s.dt + 0.5 * o.a[d] * s.dt * s.dt;
+    const double qm = q[jt.q_index], vm = v[d];
+    double qd = first ? qm : s.q_des[k], vd = first ? vm : s.v_des[k];
+    qd = std::clamp(qd, qm - P.reference_band_q, qm + P.reference_band_q);
+    vd = std::clamp(vd, vm - P.reference_band_v, vm + P.reference_band_v);
+    o.q_ref[k] = qd;
+    o.dq_ref[k] = vd;
+    s.q_des[k] = qd + vd * s.dt + 0.5 * o.a[d] * s.dt * s.dt;
+    s.v_des[k] = vd + o.a[d] * s.dt;
     const double Mjj = M(d, d);
     o.kp[k] = s.joint_actuated[k] ? Mjj * w * w : 0.0;
     o.kd[k] = s.joint_actuated[k] ? 2.0 * Mjj * w : 0.0;
