@@ -31,7 +31,22 @@ class Controller {
   virtual void reset(const RobotState& state, const Estimate& estimate) = 0;
   /// Computes one command per hardware joint into `out` (already sized). Must not throw on finite input.
   virtual void update(const RobotState& state, const Estimate& estimate, std::vector<MotorCommand>& out) = 0;
+  /// Controller-specific figures for the report's task_metrics.
+  virtual nlohmann::json metrics() const { return nlohmann::json::object(); }
 };
+
+/// A piecewise-constant velocity command: (t [s], [vx, vy, wz]) entries sorted by time; the value holds from
+/// its time until the next entry.
+using CommandSchedule = std::vector<std::pair<double, Eigen::Vector3d>>;
+
+/// Parses "vx,vy,wz" [m/s, m/s, rad/s]. Throws std::invalid_argument naming the text when it is malformed or
+/// non-finite.
+Eigen::Vector3d parse_command(const std::string& text);
+
+/// Reads a schedule file: CSV lines "t,vx,vy,wz" (a header line and # comments are skipped), or YAML — a list
+/// of {t: <s>, cmd: [vx, vy, wz]} — for files ending in .yaml/.yml. Throws std::invalid_argument naming the
+/// file and line for a missing file, a malformed entry or times that are not increasing.
+CommandSchedule load_command_schedule(const std::string& file);
 
 /// A parsed --push argument. Either one disturbance or a random series.
 struct PushSpec {
@@ -49,7 +64,11 @@ PushSpec parse_push(const std::string& spec);
 struct RunOptions {
   std::string robot;           ///< name or path, see model::resolve_robot
   std::string profile;         ///< optional profile YAML
-  std::string task = "stand";
+  std::string task = "stand";  ///< stand, com-shift, reach or walk
+  std::string cmd;             ///< walk: constant command "vx,vy,wz"
+  std::string policy;          ///< learned policy (spec YAML, deploy YAML or policy directory) in place of the WBC; task walk
+  std::string cmd_schedule;    ///< walk: schedule file (see load_command_schedule)
+  std::string terrain = "flat";///< flat, slope:<deg>, steps:<height_m> (see sim/terrain.hpp)
   double duration = 10.0;      ///< [s]
   std::vector<std::string> pushes;
   std::uint64_t seed = 0;
@@ -57,9 +76,8 @@ struct RunOptions {
   double control_rate = 500.0; ///< [Hz]
 };
 
-/// Runs one scenario headless, as fast as possible. The controller factory is called with the loaded robot
-/// and the hardware; it returns the controller to run. Throws model::ModelError for a bad robot and
-/// std::invalid_argument for bad options.
+/// Runs one scenario headless, as fast as possible, and returns the report. Throws model::ModelError for a bad
+/// robot and std::invalid_argument for bad options.
 nlohmann::json run(const RunOptions& options);
 
 }  // namespace oh::runtime

@@ -89,6 +89,8 @@ class Simulation {
 
   SensorState sensors() const;
   GroundTruth ground_truth() const;
+  /// Ground-truth world position of a body's origin [m]. Throws std::out_of_range for a bad index.
+  Eigen::Vector3d body_position(int body) const;
   /// Sum of contact wrenches on the geoms of `body` (not its children), world frame, about the body origin.
   Eigen::Matrix<double, 6, 1> contact_wrench(int body) const;
 

@@ -17,7 +17,13 @@ void add_run(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("run", "Run a robot headless in a MuJoCo scene and score it");
   cmd->add_option("--robot", opts->robot, "Robot name (g1, h1, ...), directory or MJCF/URDF file (default: built-in)");
   cmd->add_option("--profile", opts->profile, "Profile YAML overriding the auto-detected profile");
-  cmd->add_option("--task", opts->task, "Task: stand")->capture_default_str();
+  cmd->add_option("--task", opts->task, "Task: stand, com-shift, reach or walk")->capture_default_str();
+  cmd->add_option("--cmd", opts->cmd, "Walk: constant velocity command vx,vy,wz [m/s, m/s, rad/s]");
+  cmd->add_option("--policy", opts->policy,
+                  "Learned policy in place of the WBC: spec YAML, unitree_rl_gym deploy YAML or policy directory "
+                  "(the robot defaults to DIR/model/scene.xml; command default: the spec's)");
+  cmd->add_option("--cmd-schedule", opts->cmd_schedule, "Walk: command schedule, CSV t,vx,vy,wz or YAML [{t, cmd}]");
+  cmd->add_option("--terrain", opts->terrain, "Terrain: flat, slope:<deg> or steps:<height_m>")->capture_default_str();
   cmd->add_option("--duration", opts->duration, "Simulated duration [s]")->capture_default_str();
   cmd->add_option("--push", opts->pushes,
                   "Disturbance: t=<s>,dv=<vx>,<vy> | t=<s>,f=<fx>,<fy>,<fz>,dt=<s>[,body=<name>] | random:<dv>:<period>")
@@ -44,6 +50,12 @@ void add_run(CLI::App& app) {
       for (const auto& p : r["pushes"])
         std::cout << fmt::format("  push t={:.2f} s |{:.2f}| {}\n", p["t"].get<double>(), p["magnitude"].get<double>(),
                                  p["recovered"].get<bool>() ? "recovered" : "NOT recovered");
+      if (r.contains("distance_m"))
+        std::cout << fmt::format("  walked {:.2f} m in {} steps, mean velocity [{:.3f} {:.3f} {:.3f}], rmse [{:.3f} {:.3f} {:.3f}]\n",
+                                 r["distance_m"].get<double>(), (r["steps_taken"].is_number() ? r["steps_taken"].get<int>() : -1), r["mean_base_velocity"][0].get<double>(),
+                                 r["mean_base_velocity"][1].get<double>(), r["mean_base_velocity"][2].get<double>(),
+                                 r["velocity_rmse"][0].get<double>(), r["velocity_rmse"][1].get<double>(),
+                                 r["velocity_rmse"][2].get<double>());
       for (const auto& w : r["sim_warnings"]) std::cout << "  warning: " << w.get<std::string>() << "\n";
       return r["fell"].get<bool>() ? 1 : 0;
     });

@@ -104,8 +104,10 @@ class LipmMpc {
   /// Inputs of one solve.
   struct Input {
     Eigen::Vector2d com = Eigen::Vector2d::Zero(), com_vel = Eigen::Vector2d::Zero();  ///< world [m, m/s]
-    std::vector<Footstep> steps;           ///< [current stance (fixed), planned steps... ] at least M + 1
-    std::vector<SupportInterval> support;  ///< covering [0, N dt) relative to now, in order
+    /// [current stance (fixed), planned steps...]: at least M + 1; steps 1..M are decision variables, later ones
+    /// are constants that shape the terminal DCM (the reference beyond the horizon).
+    std::vector<Footstep> steps;
+    std::vector<SupportInterval> support;  ///< from now on, in order; the last one is open-ended
     std::vector<bool> step_fixed;          ///< per planned step (size M): true freezes it (e.g. late swing)
   };
   /// Result: the ZMP to apply now, the adapted footsteps and the predicted CoM one sample ahead.
@@ -120,6 +122,7 @@ class LipmMpc {
   const Output& solve(const Input& in);
 
   double w_zmp = 1.0, w_step = 0.5, w_dcm = 100.0, w_jerk = 0.5;
+  double tail_horizon = 2.0;  ///< [s] of reference beyond the horizon used for the terminal DCM
 
   int horizon() const { return n_; }
   double dt() const { return dt_; }

@@ -24,9 +24,9 @@ namespace oh::control::policy {
 
 /// Error for any problem with a policy spec or network: what() is one line naming the file and the term,
 /// joint or field at fault, with the expected and actual values where there are any.
-class PolicyError : public std::runtime_error {
+class PolicyError : public std::invalid_argument {
  public:
-  using std::runtime_error::runtime_error;
+  using std::invalid_argument::invalid_argument;
 };
 
 /// The current spec format version (key `policy_spec`).

@@ -2,9 +2,14 @@
 
 #include "model/model.hpp"
 #include "model/profile.hpp"
+#include "runtime/src/policy_controller.hpp"
+#include "runtime/src/walk.hpp"
 #include "runtime/src/wiring.hpp"
+#include "sim/terrain.hpp"
 
 #include <algorithm>
+#include <array>
+#include <memory>
 #include <chrono>
 #include <cmath>
 #include <fmt/format.h>
@@ -43,16 +48,47 @@ double tilt_of(const Eigen::Quaterniond& q) {
 nlohmann::json run(const RunOptions& opt) {
   if (!(opt.duration > 0) || !std::isfinite(opt.duration)) throw std::invalid_argument("--duration must be positive");
   if (!(opt.control_rate > 0)) throw std::invalid_argument("control rate must be positive");
-  if (opt.task != "stand" && opt.task != "com-shift" && opt.task != "reach")
-    throw std::invalid_argument(fmt::format("--task '{}': unknown task (known: stand, com-shift, reach)", opt.task));
+  const bool walk = opt.task == "walk" || !opt.policy.empty();
+  if (!opt.policy.empty() && opt.task != "stand" && opt.task != "walk")
+    throw std::invalid_argument(fmt::format("--task '{}': a policy walks (--task walk)", opt.task));
+  if (!walk && opt.task != "stand" && opt.task != "com-shift" && opt.task != "reach")
+    throw std::invalid_argument(fmt::format("--task '{}': unknown task (known: stand, com-shift, reach, walk)", opt.task));
+  if (!walk && (!opt.cmd.empty() || !opt.cmd_schedule.empty()))
+    throw std::invalid_argument("--cmd and --cmd-schedule need --task walk");
+  if (!opt.cmd.empty() && !opt.cmd_schedule.empty())
+    throw std::invalid_argument("give either --cmd or --cmd-schedule, not both");
+  CommandSchedule schedule;
+  if (!opt.cmd.empty()) schedule = {{0.0, parse_command(opt.cmd)}};
+  if (!opt.cmd_schedule.empty()) schedule = load_command_schedule(opt.cmd_schedule);
+  const sim::Terrain terrain = sim::parse_terrain(opt.terrain);
+  // The command in force at time t, and when it last changed.
+  auto command_at = [&schedule](double t) {
+    Eigen::Vector3d c = Eigen::Vector3d::Zero();
+    for (const auto& [ts, v] : schedule)
+      if (t + 1e-9 >= ts) c = v;
+    return c;
+  };
+  auto last_change = [&schedule](double t) {
+    double at = 0.0;
+    for (const auto& [ts, v] : schedule)
+      if (t + 1e-9 >= ts) at = ts;
+    return at;
+  };
 
-  const auto path = model::resolve_robot(opt.robot);
-  const model::LoadedRobot robot = model::load(path);
+  const auto path = opt.policy.empty() ? model::resolve_robot(opt.robot) : policy_robot_path(opt.policy, opt.robot);
+  const model::LoadedRobot robot = sim::with_terrain(model::load(path), terrain);
   const model::Profile profile = model::profile_for(
       robot.model, opt.profile.empty() ? std::nullopt : std::optional<std::filesystem::path>(opt.profile));
   sim::Simulation sim(robot, sim::SimOptions{opt.seed});
-  sim.reset(profile.q_nominal);
-  SimHardware hw(sim, 1.0 / opt.control_rate);
+  // A policy runs at its own rate on its spec's physics step, from the model's reference pose (as upstream deploys).
+  std::unique_ptr<PolicyController> policy;
+  if (!opt.policy.empty()) {
+    policy = std::make_unique<PolicyController>(robot.model, policy_spec_for(opt.policy, robot.model),
+                                                schedule.empty() ? CommandFn{} : CommandFn(command_at));
+    policy->configure(sim);
+  }
+  sim.reset(policy ? robot.model.qpos0 : profile.q_nominal);
+  SimHardware hw(sim, policy ? policy->dt() : 1.0 / opt.control_rate);
   hw.set_contact_bodies({profile.left_foot.body, profile.right_foot.body});
 
   struct PushRecord {
@@ -74,7 +110,18 @@ nlohmann::json run(const RunOptions& opt) {
   }
   for (const auto& d : sim.disturbances()) push_records.push_back({d.t, d.value.norm()});
 
-  WbcController controller(robot.model, profile, hw.joint_names(), hw.control_dt(), opt.task);
+  std::unique_ptr<Controller> controller_ptr;
+  WalkController* walker = nullptr;
+  if (policy) {
+    controller_ptr = std::move(policy);
+  } else if (walk) {
+    auto w = std::make_unique<WalkController>(robot.model, profile, hw.control_dt(), command_at);
+    walker = w.get();
+    controller_ptr = std::move(w);
+  } else {
+    controller_ptr = std::make_unique<WbcController>(robot.model, profile, hw.joint_names(), hw.control_dt(), opt.task);
+  }
+  Controller& controller = *controller_ptr;
   std::vector<MotorCommand> cmd(hw.joint_names().size());
   StateEstimator estimator(robot.model, profile);
 
@@ -89,6 +136,19 @@ nlohmann::json run(const RunOptions& opt) {
 
   std::vector<double> tick_us;
   double max_tilt = 0.0, com_err_sq = 0.0, pos_err_sq = 0.0, vel_err_sq = 0.0;
+  // Walking figures: base velocity in the heading frame averaged over one stride (two steps), compared with the
+  // command where it has been held for a stride and t >= 2 s; positive mechanical work for the cost of transport.
+  const double stride = walker ? 2.0 * walker->gait().t_step() : 1.0;
+  const int window = std::max(1, static_cast<int>(std::lround(stride / hw.control_dt())));
+  std::vector<Eigen::Vector3d> vel_hist;
+  Eigen::Vector3d vel_sum = Eigen::Vector3d::Zero(), vel_mean_sum = Eigen::Vector3d::Zero(),
+                  vel_err_sum = Eigen::Vector3d::Zero();
+  long vel_samples = 0;
+  double work = 0.0, slip = 0.0;
+  std::array<Eigen::Vector2d, 2> foot_prev{};
+  std::array<bool, 2> foot_loaded{false, false};
+  const int foot_body[2] = {profile.left_foot.body, profile.right_foot.body};
+  const double weight = robot.model.total_mass() * robot.model.gravity.norm();
   long samples = 0;
   bool fell = false;
   double fell_at = -1.0;
@@ -109,6 +169,31 @@ nlohmann::json run(const RunOptions& opt) {
 
     const sim::GroundTruth g = sim.ground_truth();
     const double tilt = tilt_of(g.base_quat);
+    if (walk) {
+      const Eigen::Matrix3d Rb = g.base_quat.toRotationMatrix();
+      const double yaw = std::atan2(Rb(1, 0), Rb(0, 0));
+      const Eigen::Vector2d vh = Eigen::Rotation2Dd(-yaw) * g.base_lin_vel.head<2>();
+      const Eigen::Vector3d vel(vh.x(), vh.y(), g.base_ang_vel.z());
+      vel_hist.push_back(vel);
+      vel_sum += vel;
+      if (static_cast<int>(vel_hist.size()) > window) vel_sum -= vel_hist[vel_hist.size() - 1 - window];
+      const double t = sim.time();
+      if (t >= 2.0 && t - last_change(t) >= stride && static_cast<int>(vel_hist.size()) >= window) {
+        const Eigen::Vector3d avg = vel_sum / window;
+        vel_mean_sum += avg;
+        vel_err_sum += (avg - command_at(t)).cwiseAbs2();
+        ++vel_samples;
+      }
+      const RobotState after = hw.read();
+      for (Eigen::Index k = 0; k < after.dq.size(); ++k) work += std::max(0.0, hw.applied_effort()[k] * after.dq[k]) * hw.control_dt();
+      for (int i = 0; i < 2; ++i) {
+        const Eigen::Vector2d p = sim.body_position(foot_body[i]).head<2>();
+        const bool loaded = after.contact_wrenches[static_cast<size_t>(i)][2] > 0.2 * weight;
+        if (loaded && foot_loaded[i]) slip += (p - foot_prev[i]).norm();
+        foot_loaded[i] = loaded;
+        foot_prev[i] = p;
+      }
+    }
     max_tilt = std::max(max_tilt, tilt);
     com_err_sq += (g.com.head<2>() - com_ref).squaredNorm();
     ++samples;
@@ -138,7 +223,9 @@ nlohmann::json run(const RunOptions& opt) {
   auto& pushes = r["pushes"] = nlohmann::json::array();
   for (size_t i = 0; i < push_records.size(); ++i) {
     const bool reached = push_records[i].t < sim.time();
-    const bool recovered = reached && settle_time[i] >= 0 && (!fell || fell_at > settle_time[i]);
+    // Standing: the base came back to rest. Walking: no fall within 3 s of the push.
+    const bool recovered = walk ? reached && (!fell || fell_at > push_records[i].t + 3.0)
+                                : reached && settle_time[i] >= 0 && (!fell || fell_at > settle_time[i]);
     pushes.push_back({{"t", push_records[i].t}, {"magnitude", push_records[i].magnitude}, {"recovered", recovered},
                       {"settle_s", settle_time[i] >= 0 ? settle_time[i] - push_records[i].t : -1.0}});
   }
@@ -149,6 +236,28 @@ nlohmann::json run(const RunOptions& opt) {
                           {"vel_rms_mps", samples ? std::sqrt(vel_err_sq / samples) : 0.0},
                           {"controller_input", opt.ground_truth ? "ground_truth" : "estimate"}};
   r["task_metrics"] = controller.metrics();
+  r["terrain"] = opt.terrain;
+  if (walk) {
+    const sim::GroundTruth gend = sim.ground_truth();
+    const double distance = (gend.base_pos - g0.base_pos).head<2>().norm();
+    auto vec = [](const Eigen::Vector3d& v) { return nlohmann::json::array({v.x(), v.y(), v.z()}); };
+    r["mean_base_velocity"] = vec(vel_samples ? Eigen::Vector3d(vel_mean_sum / vel_samples) : Eigen::Vector3d::Zero());
+    r["velocity_rmse"] = vec(vel_samples ? Eigen::Vector3d((vel_err_sum / vel_samples).cwiseSqrt()) : Eigen::Vector3d::Zero());
+    r["velocity_samples"] = vel_samples;
+    r["distance_m"] = distance;
+    r["final_position"] = vec(gend.base_pos);
+    r["steps_taken"] = walker ? nlohmann::json(walker->steps_taken()) : nlohmann::json(nullptr);
+    r["foot_slip_m"] = slip;
+    r["cost_of_transport"] = distance > 0.05 ? nlohmann::json(work / (weight * distance)) : nlohmann::json(nullptr);
+    if (walker) {
+      const auto [p50, p99] = walker->mpc_solve_us();
+      r["mpc_solve_us"] = {{"p50", p50}, {"p99", p99}};
+    }
+    if (terrain.kind != sim::Terrain::Kind::kFlat) {
+      r["terrain_end_x_m"] = terrain.end_x;
+      r["terrain_completed"] = !fell && gend.base_pos.x() > terrain.end_x;
+    }
+  }
   r["sim_warnings"] = sim.warnings();
   r["sim_diverged"] = sim.diverged();
   r["seed"] = opt.seed;

@@ -122,13 +122,13 @@ SensorState Simulation::sensors() const {
   const int b = base_body_;
   s.imu.quat = Eigen::Quaterniond(d_->xquat[4 * b], d_->xquat[4 * b + 1], d_->xquat[4 * b + 2], d_->xquat[4 * b + 3]);
   mjtNum vel[6];  // [angular; linear] in the body frame, about the body origin
-  mj_objectVelocity(m_.get(), d_, mjOBJ_BODY, b, vel, 1);
+  mj_objectVelocity(m_.get(), d_, mjOBJ_XBODY, b, vel, 1);
   s.imu.gyro = Eigen::Vector3d(vel[0], vel[1], vel[2]);
   // Specific force: the body-origin acceleration minus gravity, in the body frame. mj_rnePostConstraint fills
   // cacc for the current state (Featherstone's spatial acceleration); it is cheap next to a physics step.
   mj_rnePostConstraint(m_.get(), d_);
   mjtNum acc[6];
-  mj_objectAcceleration(m_.get(), d_, mjOBJ_BODY, b, acc, 1);
+  mj_objectAcceleration(m_.get(), d_, mjOBJ_XBODY, b, acc, 1);
   s.imu.accel = Eigen::Vector3d(acc[3], acc[4], acc[5]);
   const auto n = static_cast<Eigen::Index>(joint_ids_.size());
   s.q.resize(n);
@@ -159,10 +159,15 @@ GroundTruth Simulation::ground_truth() const {
   g.base_pos = Eigen::Vector3d(d_->xpos[3 * b], d_->xpos[3 * b + 1], d_->xpos[3 * b + 2]);
   g.base_quat = Eigen::Quaterniond(d_->xquat[4 * b], d_->xquat[4 * b + 1], d_->xquat[4 * b + 2], d_->xquat[4 * b + 3]);
   mjtNum vel[6];
-  mj_objectVelocity(m_.get(), d_, mjOBJ_BODY, b, vel, 0);  // world-aligned, about the body origin
+  mj_objectVelocity(m_.get(), d_, mjOBJ_XBODY, b, vel, 0);  // world-aligned, about the body origin
   g.base_ang_vel = Eigen::Vector3d(vel[0], vel[1], vel[2]);
   g.base_lin_vel = Eigen::Vector3d(vel[3], vel[4], vel[5]);
   return g;
+}
+
+Eigen::Vector3d Simulation::body_position(int body) const {
+  if (body < 0 || body >= m_->nbody) throw std::out_of_range(fmt::format("body_position: body {} out of range", body));
+  return {d_->xpos[3 * body], d_->xpos[3 * body + 1], d_->xpos[3 * body + 2]};
 }
 
 Eigen::Matrix<double, 6, 1> Simulation::contact_wrench(int body) const {

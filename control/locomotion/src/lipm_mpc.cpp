@@ -59,34 +59,61 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
     Eigen::VectorXd ax, ay;  // coefficients (nx)
     Eigen::Vector2d c;       // constant
   };
+  const int last = static_cast<int>(in.steps.size()) - 1;
   auto foot = [&](int j, double scale, Affine& e) {
-    const int jj = std::clamp(j, 0, M);
-    if (jj == 0) {
-      e.c += scale * in.steps[0].pos;
+    const int jj = std::clamp(j, 0, last);
+    if (jj == 0 || jj > M) {
+      e.c += scale * in.steps[static_cast<size_t>(jj)].pos;
     } else {
       e.ax[fx(jj)] += scale;
       e.ay[fy(jj)] += scale;
     }
   };
-  // ZMP reference at sample k: the support foot, or the interpolation between two feet in double support.
-  std::vector<Affine> ref(static_cast<size_t>(N), Affine{Eigen::VectorXd::Zero(nx), Eigen::VectorXd::Zero(nx), Eigen::Vector2d::Zero()});
-  std::vector<double> yaw(static_cast<size_t>(N), in.steps[0].yaw);
-  size_t iv = 0;
-  for (int k = 0; k < N; ++k) {
-    const double t = (k + 0.5) * dt_;
+  auto step_yaw = [&](int j) { return in.steps[static_cast<size_t>(std::clamp(j, 0, last))].yaw; };
+  // ZMP reference at time t (affine in the footstep variables), walking the support intervals in order.
+  auto ref_at = [&](double t, size_t& iv, Affine& e, double& yaw_out) {
     while (iv + 1 < in.support.size() && t >= in.support[iv].t1) ++iv;
     const SupportInterval s = in.support.empty() ? SupportInterval{0, 1e9, 0, -1} : in.support[iv];
-    Affine& e = ref[k];
     if (s.next < 0) {
       foot(s.foot, 1.0, e);
-      yaw[k] = in.steps[std::clamp(s.foot, 0, M)].yaw;
+      yaw_out = step_yaw(s.foot);
     } else {
       const double r = std::clamp((t - s.t0) / std::max(s.t1 - s.t0, 1e-6), 0.0, 1.0);
       const double a = s.blend0 + (s.blend1 - s.blend0) * r;
       foot(s.foot, 1.0 - a, e);
       foot(s.next, a, e);
-      yaw[k] = 0.5 * (in.steps[std::clamp(s.foot, 0, M)].yaw + in.steps[std::clamp(s.next, 0, M)].yaw);
+      yaw_out = 0.5 * (step_yaw(s.foot) + step_yaw(s.next));
     }
+  };
+  // ZMP reference at each sample.
+  std::vector<Affine> ref(static_cast<size_t>(N), Affine{Eigen::VectorXd::Zero(nx), Eigen::VectorXd::Zero(nx), Eigen::Vector2d::Zero()});
+  std::vector<double> yaw(static_cast<size_t>(N), in.steps[0].yaw);
+  size_t iv = 0;
+  for (int k = 0; k < N; ++k) ref_at((k + 0.5) * dt_, iv, ref[k], yaw[k]);
+  // The stable DCM at the end of the horizon for the reference beyond it (the "anticipative tail" of IS-MPC):
+  //   xi(T) = w * integral_T^inf exp(-w (tau - T)) p_ref(tau) d tau,
+  // integrated over tail_horizon with the remainder put on the last reference.
+  Affine tail{Eigen::VectorXd::Zero(nx), Eigen::VectorXd::Zero(nx), Eigen::Vector2d::Zero()};
+  {
+    const double T = N * dt_, h = 0.01;
+    double weight_left = 1.0;
+    size_t it = iv;
+    Affine e{Eigen::VectorXd::Zero(nx), Eigen::VectorXd::Zero(nx), Eigen::Vector2d::Zero()};
+    for (double tau = T; tau < T + tail_horizon; tau += h) {
+      const double wgt = std::exp(-w * (tau - T)) - std::exp(-w * (tau + h - T));
+      e.ax.setZero();
+      e.ay.setZero();
+      e.c.setZero();
+      double y = 0;
+      ref_at(tau + 0.5 * h, it, e, y);
+      tail.ax += wgt * e.ax;
+      tail.ay += wgt * e.ay;
+      tail.c += wgt * e.c;
+      weight_left -= wgt;
+    }
+    tail.ax += weight_left * e.ax;
+    tail.ay += weight_left * e.ay;
+    tail.c += weight_left * e.c;
   }
 
   qp::QpProblem& pr = prob_;
@@ -124,31 +151,59 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
     row[fy(j)] = 1.0;
     add(w_step, in.steps[j].pos.y());
   }
-  // Terminal DCM xi_N = c_N + c'_N / w close to the last ZMP reference (capturability at the horizon).
+  // Terminal DCM xi_N = c_N + c'_N / w at the stable DCM of the tail (capturability at the horizon).
   const Eigen::VectorXd dcm = Pc_.row(N - 1) + Pv_.row(N - 1) / w;
   for (int axis = 0; axis < 2; ++axis) {
     const double c0 = axis == 0 ? in.com.x() : in.com.y();
     const double v0 = axis == 0 ? in.com_vel.x() : in.com_vel.y();
-    row = axis == 0 ? (-ref[N - 1].ax).eval() : (-ref[N - 1].ay).eval();
+    row = axis == 0 ? (-tail.ax).eval() : (-tail.ay).eval();
     for (int k = 0; k < N; ++k) row[axis == 0 ? px(k) : py(k)] += dcm[k];
     const double constant = dcm[N] * c0 + dcm[N + 1] * v0;
-    add(w_dcm, (axis == 0 ? ref[N - 1].c.x() : ref[N - 1].c.y()) - constant);
+    add(w_dcm, (axis == 0 ? tail.c.x() : tail.c.y()) - constant);
   }
   for (int i = 0; i < nx; ++i) pr.H(i, i) += 1e-8;
 
-  // ZMP boxes around the reference, in the support's heading frame.
+  // ZMP support constraints. Single support: the ZMP box of the foot, in the foot's frame. Double support: a
+  // rectangle aligned with the segment between the two feet (their reference positions), centred on the
+  // segment's midpoint, half as long as the segment plus the feet's box extent along it, and as wide as the
+  // feet's box across it: the convex hull of the two ZMP boxes for aligned feet, a close inner fit otherwise.
   pr.C.setZero();
+  size_t jv = 0;
   for (int k = 0; k < N; ++k) {
-    const double c = std::cos(yaw[k]), s = std::sin(yaw[k]);
-    // along = [c s] (p - ref), across = [-s c] (p - ref)
+    const double t = (k + 0.5) * dt_;
+    while (jv + 1 < in.support.size() && t >= in.support[jv].t1) ++jv;
+    (void)t;
+    const SupportInterval sup = in.support.empty() ? SupportInterval{0, 1e9, 0, -1} : in.support[jv];
+    Eigen::Vector2d u(std::cos(yaw[k]), std::sin(yaw[k]));
+    double half_u = p_.zmp_half_length, half_n = p_.zmp_half_width;
+    Affine centre{Eigen::VectorXd::Zero(nx), Eigen::VectorXd::Zero(nx), Eigen::Vector2d::Zero()};
+    if (sup.next < 0) {
+      foot(sup.foot, 1.0, centre);
+    } else {
+      foot(sup.foot, 0.5, centre);
+      foot(sup.next, 0.5, centre);
+      const Eigen::Vector2d a = in.steps[static_cast<size_t>(std::clamp(sup.foot, 0, last))].pos;
+      const Eigen::Vector2d b = in.steps[static_cast<size_t>(std::clamp(sup.next, 0, last))].pos;
+      const double len = (b - a).norm();
+      const Eigen::Vector2d fx_dir(std::cos(yaw[k]), std::sin(yaw[k])), fy_dir(-fx_dir.y(), fx_dir.x());
+      if (len > 1e-6) u = (b - a) / len;
+      const Eigen::Vector2d n(-u.y(), u.x());
+      // Support function of the foot's ZMP box in a direction d: hl |d.x_f| + hw |d.y_f|.
+      auto support = [&](const Eigen::Vector2d& d) {
+        return p_.zmp_half_length * std::abs(d.dot(fx_dir)) + p_.zmp_half_width * std::abs(d.dot(fy_dir));
+      };
+      half_u = 0.5 * len + support(u);
+      half_n = support(n);
+    }
+    const Eigen::Vector2d n(-u.y(), u.x());
     for (int r = 0; r < 2; ++r) {
-      const double ux = r == 0 ? c : -s, uy = r == 0 ? s : c;
+      const Eigen::Vector2d d = r == 0 ? u : n;
       const int i = 2 * k + r;
-      pr.C.row(i) = -(ux * ref[k].ax + uy * ref[k].ay).transpose();
-      pr.C(i, px(k)) += ux;
-      pr.C(i, py(k)) += uy;
-      const double half = r == 0 ? p_.zmp_half_length : p_.zmp_half_width;
-      const double off = ux * ref[k].c.x() + uy * ref[k].c.y();
+      pr.C.row(i) = -(d.x() * centre.ax + d.y() * centre.ay).transpose();
+      pr.C(i, px(k)) += d.x();
+      pr.C(i, py(k)) += d.y();
+      const double half = r == 0 ? half_u : half_n;
+      const double off = d.dot(centre.c);
       pr.l[i] = off - half;
       pr.u[i] = off + half;
     }

@@ -1,0 +1,247 @@
+#include "runtime/src/walk.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cmath>
+
+namespace oh::runtime {
+namespace {
+
+double yaw_of(const Eigen::Matrix3d& R) { return std::atan2(R(1, 0), R(0, 0)); }
+double wrap(double a) { return std::atan2(std::sin(a), std::cos(a)); }
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0.0;
+  const size_t k = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+  return v[k];
+}
+
+}  // namespace
+
+WalkController::WalkController(const model::Model& model, const model::Profile& profile, double dt, CommandFn command)
+    : model_(model), profile_(profile), wbc_(model, profile, dt), data_(wbc_.dynamics_model()),
+      gait_(control::GaitParams::from_profile(model, profile)), planner_(gait_), mpc_(gait_),
+      command_(std::move(command)), dt_(dt) {
+  weight_ = model.total_mass() * model.gravity.norm();
+  trace_ = std::getenv("OH_WALK_TRACE") != nullptr;
+}
+
+control::Footstep WalkController::measured_step(const Eigen::VectorXd& q, int side) {
+  const Eigen::Isometry3d X = wbc_.sole_pose(q, side);
+  control::Footstep f;
+  f.side = side;
+  f.pos = X.translation().head<2>();
+  f.z = X.translation().z();
+  f.yaw = yaw_of(X.linear());
+  return f;
+}
+
+void WalkController::reset(const RobotState& state, const Estimate& est) {
+  t0_ = state.t;
+  phase_ = Phase::kStand;
+  phase_t_ = 0.0;
+  stance_ = measured_step(est.q, control::kLeft);
+  prev_ = measured_step(est.q, control::kRight);
+  const Eigen::Vector3d c = wbc_.com(est.q);
+  const Eigen::Vector2d mid = 0.5 * (stance_.pos + prev_.pos);
+  com_offset_ = c.head<2>() - mid;
+  com_z_offset_ = c.z() - 0.5 * (stance_.z + prev_.z) - gait_.com_height;
+  zmp_ = c.head<2>();
+  targets_.q_posture = profile_.q_nominal;
+  targets_.contact = {true, true};
+  targets_.foot_vel = {Eigen::Matrix<double, 6, 1>::Zero(), Eigen::Matrix<double, 6, 1>::Zero()};
+  for (int i = 0; i < 2; ++i) targets_.foot[i] = wbc_.sole_pose(est.q, i);
+  // The torso's nominal orientation relative to the heading of the feet.
+  Eigen::VectorXd q_upright = profile_.q_nominal;
+  const Eigen::Matrix3d Rt = wbc_.torso_orientation(q_upright).toRotationMatrix();
+  targets_.torso = Eigen::Quaterniond(Eigen::AngleAxisd(-yaw_of(Rt), Eigen::Vector3d::UnitZ()).toRotationMatrix() * Rt);
+}
+
+void WalkController::run_mpc(double now, const Eigen::Vector2d& c, const Eigen::Vector2d& cd, const Eigen::Vector3d& cmd) {
+  const double ts = gait_.t_single, td = gait_.t_double;
+  control::LipmMpc::Input in;
+  in.com = c;
+  in.com_vel = cd;
+  // Footsteps: the fixed support, then kPlanned planned steps (the first M adapt, the rest shape the tail), with
+  // alternating single and double support intervals; the last single support is open-ended.
+  constexpr int kPlanned = 5;
+  double t = 0.0;
+  auto add_steps_from = [&](int first) {
+    for (int j = first; j + 1 < static_cast<int>(in.steps.size()); ++j) {
+      in.support.push_back({t, t + td, j, j + 1});
+      t += td;
+      in.support.push_back({t, j + 2 < static_cast<int>(in.steps.size()) ? t + ts : 1e9, j + 1, -1});
+      t += ts;
+    }
+  };
+  if (phase_ == Phase::kSingle) {
+    const double rem = std::max(ts - phase_t_, 0.02);
+    auto plan = planner_.plan(stance_, cmd, kPlanned);
+    const bool late = phase_t_ > 0.7 * ts;
+    if (late) plan = [&] {
+      std::vector<control::Footstep> p{swing_.land};
+      for (const auto& f : planner_.plan(swing_.land, cmd, kPlanned - 1)) p.push_back(f);
+      return p;
+    }();
+    in.steps = {stance_};
+    in.steps.insert(in.steps.end(), plan.begin(), plan.end());
+    in.step_fixed = {late, false};
+    in.support.push_back({0, rem, 0, -1});
+    t = rem;
+    add_steps_from(0);
+  } else {
+    const double dur = steps_taken_ == 0 ? start_duration() : td;
+    const double rem = std::max(dur - phase_t_, 0.01);
+    const double b0 = stand_blend_ + (1.0 - stand_blend_) * std::clamp(phase_t_ / dur, 0.0, 1.0);
+    const auto plan = planner_.plan(stance_, cmd, kPlanned - 1);
+    in.steps = {prev_, stance_};
+    in.steps.insert(in.steps.end(), plan.begin(), plan.end());
+    in.step_fixed = {true, false};
+    in.support.push_back({0, rem, 0, 1, b0, 1.0});
+    in.support.push_back({rem, rem + ts, 1, -1});
+    t = rem + ts;
+    add_steps_from(1);
+  }
+  const auto t_start = std::chrono::steady_clock::now();
+  const control::LipmMpc::Output& out = mpc_.solve(in);
+  mpc_us_.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t_start).count());
+  if (!out.ok) ++mpc_failures_;
+  zmp_ = out.zmp;
+  if (phase_ == Phase::kSingle) {
+    target_ = out.steps[1];
+    next_ = out.steps[2];
+    if (!in.step_fixed[0]) swing_.land = target_;
+  } else {
+    target_ = out.steps[2];
+  }
+  last_mpc_ = now;
+}
+
+void WalkController::update(const RobotState& state, const Estimate& est, std::vector<MotorCommand>& out) {
+  const double t = state.t - t0_;
+  const Eigen::Vector3d cmd = planner_.clamp_command(command_ ? command_(t) : Eigen::Vector3d::Zero());
+  const bool moving_cmd = cmd.cwiseAbs().maxCoeff() > 1e-3;
+  dynamics::center_of_mass(wbc_.dynamics_model(), data_, est.q, est.v);
+  const Eigen::Vector3d c = data_.com, cd = data_.vcom;
+  double fz[2] = {weight_, weight_};
+  for (int i = 0; i < 2 && i < static_cast<int>(state.contact_wrenches.size()); ++i) fz[i] = state.contact_wrenches[i][2];
+  phase_t_ += dt_;
+
+  // --- Gait state machine. ---
+  if (phase_ == Phase::kStand && moving_cmd) {
+    const int swing = (cmd.y() > 0 || (cmd.y() == 0 && cmd.z() > 0)) ? control::kLeft : control::kRight;
+    stance_ = measured_step(est.q, 1 - swing);
+    prev_ = measured_step(est.q, swing);
+    stand_blend_ = 0.5;
+    phase_ = Phase::kDouble;
+    phase_t_ = 0.0;
+    last_mpc_ = -1.0;
+  } else if (phase_ == Phase::kDouble) {
+    const double dur = steps_taken_ == 0 ? start_duration() : gait_.t_double;
+    if (phase_t_ >= dur) {
+      const Eigen::Vector2d d = Eigen::Rotation2Dd(-stance_.yaw) * (prev_.pos - stance_.pos);
+      const double side = prev_.side == control::kLeft ? 1.0 : -1.0;
+      const bool together = std::abs(d.x()) < 0.03 && std::abs(side * d.y() - gait_.nominal_width) < 0.03 &&
+                            std::abs(wrap(prev_.yaw - stance_.yaw)) < 0.05;
+      if (!moving_cmd && together && cd.head<2>().norm() < 0.15) {
+        phase_ = Phase::kStand;
+      } else {
+        phase_ = Phase::kSingle;
+        swing_.lift = prev_;
+        swing_.z_lift = prev_.z;
+        swing_.land = target_;
+        swing_.z_land = stance_.z;
+        swing_.apex = gait_.step_height;
+        swing_.duration = gait_.t_single;
+      }
+      phase_t_ = 0.0;
+      last_mpc_ = -1.0;
+    }
+  } else if (phase_ == Phase::kSingle) {
+    const int sw = swing_.lift.side;
+    const bool touched = phase_t_ > 0.5 * gait_.t_single && fz[sw] > 0.15 * weight_;
+    const bool overdue = phase_t_ > gait_.t_single + 0.2;
+    if (touched || overdue) {
+      prev_ = stance_;
+      stance_ = measured_step(est.q, sw);
+      stand_blend_ = 0.0;
+      ++steps_taken_;
+      phase_ = Phase::kDouble;
+      phase_t_ = 0.0;
+      last_mpc_ = -1.0;
+    }
+  }
+
+  // --- References for the whole-body controller. ---
+  const double w2 = gait_.omega() * gait_.omega();
+  if (phase_ == Phase::kStand) {
+    const control::Footstep l = measured_step(est.q, control::kLeft), r = measured_step(est.q, control::kRight);
+    targets_.contact = {true, true};
+    const Eigen::Vector2d mid = 0.5 * (l.pos + r.pos);
+    targets_.com = Eigen::Vector3d(mid.x() + com_offset_.x(), mid.y() + com_offset_.y(),
+                                   0.5 * (l.z + r.z) + gait_.com_height + com_z_offset_);
+    targets_.com_vel.setZero();
+    targets_.com_acc.setZero();
+    zmp_ = targets_.com.head<2>();
+  } else {
+    if (last_mpc_ < 0 || t - last_mpc_ >= 0.01 - 1e-9) run_mpc(t, c.head<2>(), cd.head<2>(), cmd);
+    const double z_feet = phase_ == Phase::kSingle ? stance_.z : 0.5 * (stance_.z + prev_.z);
+    targets_.com = Eigen::Vector3d(c.x(), c.y(), z_feet + gait_.com_height + com_z_offset_);
+    targets_.com_vel = Eigen::Vector3d(cd.x(), cd.y(), 0.0);
+    targets_.com_acc = Eigen::Vector3d(w2 * (c.x() - zmp_.x()), w2 * (c.y() - zmp_.y()), 0.0);
+    targets_.contact = {true, true};
+    if (phase_ == Phase::kSingle) {
+      const int sw = swing_.lift.side;
+      targets_.contact[sw] = false;
+      Eigen::Vector3d p, v;
+      double yaw = 0, yaw_rate = 0;
+      swing_.sample(phase_t_, p, yaw, v, yaw_rate);
+      if (phase_t_ > gait_.t_single) p.z() -= 0.2 * (phase_t_ - gait_.t_single);  // late touchdown: reach down
+      Eigen::Isometry3d X = Eigen::Isometry3d::Identity();
+      X.linear() = Eigen::AngleAxisd(yaw, Eigen::Vector3d::UnitZ()).toRotationMatrix();
+      X.translation() = p;
+      targets_.foot[sw] = X;
+      targets_.foot_vel[sw] << v, 0.0, 0.0, yaw_rate;
+    }
+  }
+  // Torso heading follows the feet.
+  const double heading = phase_ == Phase::kSingle ? stance_.yaw + 0.5 * wrap(swing_.land.yaw - stance_.yaw)
+                                                  : stance_.yaw + 0.5 * wrap(prev_.yaw - stance_.yaw);
+  const Eigen::Matrix3d Rt0 = targets_.torso.toRotationMatrix();
+  targets_.torso = Eigen::Quaterniond(Eigen::AngleAxisd(heading - yaw_of(Rt0), Eigen::Vector3d::UnitZ()).toRotationMatrix() * Rt0);
+
+  const control::WbcOutput& o = wbc_.update(est.q, est.v, targets_);
+  if (!o.ok) ++qp_failures_;
+  if (trace_ && std::fmod(t + 1e-9, 0.02) < dt_) {
+    const Eigen::Isometry3d sw = wbc_.sole_pose(est.q, phase_ == Phase::kSingle ? swing_.lift.side : prev_.side);
+    std::fprintf(stderr,
+                 "t=%.3f ph=%d c=(%.3f %.3f %.3f) cd=(%.2f %.2f) zmp=(%.3f %.3f) st=%d(%.3f %.3f) tgt=(%.3f %.3f) "
+                 "sw=(%.3f %.3f %.3f) fz=(%.0f %.0f) qp=%s\n",
+                 t, static_cast<int>(phase_), c.x(), c.y(), c.z(), cd.x(), cd.y(), zmp_.x(), zmp_.y(), stance_.side,
+                 stance_.pos.x(), stance_.pos.y(), target_.pos.x(), target_.pos.y(), sw.translation().x(),
+                 sw.translation().y(), sw.translation().z(), fz[0], fz[1], o.status.c_str());
+  }
+  for (size_t k = 0; k < out.size(); ++k) out[k] = MotorCommand{o.q_ref[k], o.dq_ref[k], o.kp[k], o.kd[k], o.tau[k]};
+}
+
+std::pair<double, double> WalkController::mpc_solve_us() const {
+  return {percentile(mpc_us_, 0.5), percentile(mpc_us_, 0.99)};
+}
+
+nlohmann::json WalkController::metrics() const {
+  return {{"steps_taken", steps_taken_},
+          {"mpc_failures", mpc_failures_},
+          {"qp_failures", qp_failures_},
+          {"gait", {{"com_height_m", gait_.com_height},
+                    {"t_single_s", gait_.t_single},
+                    {"t_double_s", gait_.t_double},
+                    {"step_height_m", gait_.step_height},
+                    {"nominal_width_m", gait_.nominal_width},
+                    {"max_step_x_m", gait_.max_step_x},
+                    {"max_command", {gait_.max_vx, gait_.max_vy, gait_.max_wz}}}}};
+}
+
+}  // namespace oh::runtime

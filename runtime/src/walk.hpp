@@ -1,0 +1,62 @@
+// The walking controller: gait state machine, footstep planning, LIPM MPC with footstep adaptation and swing
+// trajectories (control/locomotion) feeding the whole-body controller (control/wbc).
+#pragma once
+
+#include "control/locomotion/locomotion.hpp"
+#include "control/wbc/wbc.hpp"
+#include "dynamics/dynamics.hpp"
+#include "runtime/runner.hpp"
+
+#include <functional>
+
+namespace oh::runtime {
+
+/// A velocity command as a function of time since the start of the run: (vx [m/s], vy [m/s], wz [rad/s]) in the
+/// robot's heading frame.
+using CommandFn = std::function<Eigen::Vector3d(double)>;
+
+/// Walks on the command: stands while the command is zero, starts with a weight shift, steps with touchdown
+/// detection (early touchdown on contact force, late touchdown by lowering the swing foot), and stops with the
+/// feet side by side. The MPC runs at 100 Hz; the WBC at the control rate.
+class WalkController : public Controller {
+ public:
+  WalkController(const model::Model& model, const model::Profile& profile, double dt, CommandFn command);
+  std::string name() const override { return "mpc+wbc"; }
+  void reset(const RobotState& state, const Estimate& estimate) override;
+  void update(const RobotState& state, const Estimate& estimate, std::vector<MotorCommand>& out) override;
+  nlohmann::json metrics() const override;
+  const control::GaitParams& gait() const { return gait_; }
+  int steps_taken() const { return steps_taken_; }
+  /// Median and 99th percentile of the MPC solve time [us].
+  std::pair<double, double> mpc_solve_us() const;
+
+ private:
+  enum class Phase { kStand, kDouble, kSingle };
+  control::Footstep measured_step(const Eigen::VectorXd& q, int side);
+  /// The first weight shift from standing takes one step period.
+  double start_duration() const { return gait_.t_step(); }
+  void run_mpc(double t, const Eigen::Vector2d& c, const Eigen::Vector2d& cd, const Eigen::Vector3d& cmd);
+
+  const model::Model& model_;
+  const model::Profile& profile_;
+  control::WholeBodyController wbc_;
+  dynamics::Data data_;
+  control::GaitParams gait_;
+  control::FootstepPlanner planner_;
+  control::LipmMpc mpc_;
+  CommandFn command_;
+  control::WbcTargets targets_;
+  double dt_ = 0.002, t0_ = 0.0, phase_t_ = 0.0, last_mpc_ = -1.0, weight_ = 0.0;
+  Phase phase_ = Phase::kStand;
+  control::Footstep stance_, prev_, target_, next_;   ///< stance foot, foot left behind (DS), swing target, following
+  control::SwingTrajectory swing_;
+  Eigen::Vector2d zmp_ = Eigen::Vector2d::Zero(), zmp_offset_ = Eigen::Vector2d::Zero();
+  Eigen::Vector2d com_offset_ = Eigen::Vector2d::Zero();  ///< standing CoM relative to the feet midpoint
+  double com_z_offset_ = 0.0;
+  double stand_blend_ = 0.5;
+  int steps_taken_ = 0, mpc_failures_ = 0, qp_failures_ = 0;
+  std::vector<double> mpc_us_;
+  bool trace_ = false;  ///< OH_WALK_TRACE set: print the gait state every 20 ms on stderr
+};
+
+}  // namespace oh::runtime
