@@ -14,6 +14,9 @@ void add_inspect(CLI::App& app);
 /// `humanoid run [--robot R] [--task stand] [--duration S] [--push SPEC]... [--report FILE]`.
 void add_run(CLI::App& app);
 
+/// `humanoid policy import DEPLOY_YAML [-o SPEC] [--robot MODEL]`: a unitree_rl_gym deploy YAML as a policy spec.
+void add_policy(CLI::App& app);
+
 /// Runs a subcommand body and records its exit code: the body's return value, or 2 for bad input
 /// (ModelError, std::invalid_argument) and 1 for any other error, each printed as one line on stderr.
 void run_guarded(const std::function<int()>& body);

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   });
   oh::app::add_inspect(app);
   oh::app::add_run(app);
+  oh::app::add_policy(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
