@@ -212,7 +212,7 @@ nlohmann::json run(const RunOptions& opt) {
   nlohmann::json r;
   r["robot"] = robot.model.name;
   r["robot_path"] = path.string();
-  r["task"] = opt.task;
+  r["task"] = walk ? std::string("walk") : opt.task;
   r["controller"] = controller.name();
   r["duration_s"] = opt.duration;
   r["simulated_s"] = sim.time();
