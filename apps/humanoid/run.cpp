@@ -29,11 +29,22 @@ void add_run(CLI::App& app) {
                   "Disturbance: t=<s>,dv=<vx>,<vy> | t=<s>,f=<fx>,<fy>,<fz>,dt=<s>[,body=<name>] | random:<dv>:<period>")
       ->allow_extra_args(false);
   cmd->add_option("--seed", opts->seed, "Random seed")->capture_default_str();
-  cmd->add_option("--rate", opts->control_rate, "Controller rate [Hz]")->capture_default_str();
+  cmd->add_option("--control-rate", opts->control_rate, "Controller rate [Hz]")->capture_default_str();
   cmd->add_flag("--ground-truth", opts->ground_truth, "Feed the controller ground truth instead of the estimate");
   cmd->add_option("--report", *report, "Write the JSON report to this file");
-  cmd->callback([opts, report] {
+  auto serve = std::make_shared<ServeOptions>();
+  cmd->add_flag("--serve", serve->serve, "Run in real time with the web dashboard and API (docs/api.md)");
+  cmd->add_option("--port", serve->port, "--serve: TCP port (0: any free one)")->capture_default_str();
+  cmd->add_option("--bind", serve->bind, "--serve: address to listen on (other than loopback needs a token)")
+      ->capture_default_str();
+  cmd->add_option("--token", serve->token, "--serve: token for commands (default: random, off on loopback)");
+  cmd->add_option("--rate", serve->rate, "--serve: simulated seconds per wall-clock second")->capture_default_str();
+  cmd->callback([opts, report, serve, cmd] {
     run_guarded([&] {
+      serve->duration_given = cmd->count("--duration") > 0;
+      if (serve->serve) return serve_run(*opts, *serve);
+      if (cmd->count("--port") + cmd->count("--bind") + cmd->count("--token") + cmd->count("--rate") > 0)
+        throw std::invalid_argument("--port, --bind, --token and --rate need --serve");
       const nlohmann::json r = runtime::run(*opts);
       if (!report->empty()) {
         std::ofstream f(*report);

@@ -2,6 +2,7 @@
 
 #include "model/model.hpp"
 #include "model/profile.hpp"
+#include "runtime/src/common.hpp"
 #include "runtime/src/policy_controller.hpp"
 #include "runtime/src/walk.hpp"
 #include "runtime/src/wiring.hpp"
@@ -19,29 +20,6 @@ namespace oh::runtime {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-/// Ground truth in the controller's convention: base linear velocity rotated into the base frame.
-Estimate estimate_from_truth(const model::Model& model, const sim::GroundTruth& g) {
-  Estimate e{g.qpos, g.qvel};
-  if (model.has_floating_base()) {
-    const auto& fj = model.joints[model.bodies[1].joints[0]];
-    const Eigen::Vector3d v_world = g.qvel.segment<3>(fj.v_index);
-    e.v.segment<3>(fj.v_index) = g.base_quat.toRotationMatrix().transpose() * v_world;
-  }
-  return e;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0.0;
-  const size_t k = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return v[k];
-}
-
-double tilt_of(const Eigen::Quaterniond& q) {
-  const double c = std::clamp(q.toRotationMatrix()(2, 2), -1.0, 1.0);
-  return std::acos(c);
-}
 
 }  // namespace
 
@@ -76,9 +54,9 @@ nlohmann::json run(const RunOptions& opt) {
   };
 
   const auto path = opt.policy.empty() ? model::resolve_robot(opt.robot) : policy_robot_path(opt.policy, opt.robot);
-  const model::LoadedRobot robot = sim::with_terrain(model::load(path), terrain);
-  const model::Profile profile = model::profile_for(
-      robot.model, opt.profile.empty() ? std::nullopt : std::optional<std::filesystem::path>(opt.profile));
+  const Scene scene = load_scene(path, opt.profile, terrain);
+  const model::LoadedRobot& robot = scene.robot;
+  const model::Profile& profile = scene.profile;
   sim::Simulation sim(robot, sim::SimOptions{opt.seed});
   // A policy runs at its own rate on its spec's physics step, from the model's reference pose (as upstream deploys).
   std::unique_ptr<PolicyController> policy;
@@ -170,10 +148,7 @@ nlohmann::json run(const RunOptions& opt) {
     const sim::GroundTruth g = sim.ground_truth();
     const double tilt = tilt_of(g.base_quat);
     if (walk) {
-      const Eigen::Matrix3d Rb = g.base_quat.toRotationMatrix();
-      const double yaw = std::atan2(Rb(1, 0), Rb(0, 0));
-      const Eigen::Vector2d vh = Eigen::Rotation2Dd(-yaw) * g.base_lin_vel.head<2>();
-      const Eigen::Vector3d vel(vh.x(), vh.y(), g.base_ang_vel.z());
+      const Eigen::Vector3d vel = heading_velocity(g);
       vel_hist.push_back(vel);
       vel_sum += vel;
       if (static_cast<int>(vel_hist.size()) > window) vel_sum -= vel_hist[vel_hist.size() - 1 - window];
@@ -201,7 +176,7 @@ nlohmann::json run(const RunOptions& opt) {
     for (size_t i = 0; i < push_records.size(); ++i)
       if (settle_time[i] < 0 && g.qpos.size() > 0 && sim.time() > push_records[i].t + 0.05 && speed < 0.1)
         settle_time[i] = sim.time();
-    if (g.base_pos.z() < 0.5 * h0 || tilt > 1.0 || sim.diverged()) {
+    if (has_fallen(g, h0, sim.diverged())) {
       fell = true;
       fell_at = sim.time();
       break;
