@@ -71,7 +71,8 @@ struct SpatialVector {
   /// The 6-vector [linear; angular].
   Vec6 vector() const {
     Vec6 out;
-    out << linear, angular;
+    out.head<3>() = linear;  // fixed-size segments: the comma initializer goes through dynamic blocks
+    out.tail<3>() = angular;
     return out;
   }
   void set_zero() {
