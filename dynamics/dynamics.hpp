@@ -39,6 +39,8 @@
 //     and actuators are NOT included: they are passive or applied forces that the caller adds to tau
 //     (e.g. tau_passive = -damping .* v for 1-DoF joints).
 //
+// Threads: a Model is immutable after construction and may be shared; use one Data per thread.
+//
 // Errors: the Model constructor throws std::invalid_argument for unsupported joints (ball joints, a free
 // joint below another body). Algorithms check argument sizes only with assertions (debug builds) and
 // never throw; the frame helpers throw std::out_of_range for an invalid frame index.

@@ -140,6 +140,8 @@ inline std::vector<std::pair<std::string, std::filesystem::path>> robot_paths() 
       {"unitree_g1", shared / "robots/unitree_g1/scene.xml"},
       {"unitree_h1", shared / "robots/unitree_h1/scene.xml"},
       {"tienkung2_lite", shared / "robots/tienkung2_lite/tienkung.xml"},
+      {"tienkung2_lite_urdf", shared / "robots/tienkung2_lite/tienkung2_lite.urdf"},
+      {"g1_with_hands", shared / "robots/unitree_g1/g1_with_hands.xml"},
       {"rl_gym_g1", shared / "policies/unitree_rl_gym/g1/model/scene.xml"},
       {"rl_gym_h1", shared / "policies/unitree_rl_gym/h1/model/scene.xml"},
       {"rl_gym_h1_2", shared / "policies/unitree_rl_gym/h1_2/model/scene.xml"},
