@@ -17,6 +17,7 @@
 namespace oh::model {
 struct Model;
 struct Profile;
+struct LoadedRobot;
 }  // namespace oh::model
 
 namespace oh::runtime {
@@ -105,6 +106,8 @@ class Session {
 
   const model::Model& model() const;
   const model::Profile& profile() const;
+  /// The loaded robot with its scene (terrain included) and its compiled mjModel.
+  const model::LoadedRobot& robot() const;
   /// The robot file that was loaded.
   const std::string& robot_path() const;
   CommandLimits limits() const;

@@ -3,6 +3,8 @@
 #   scripts/quickstart.sh demo   install what is missing, build, run the main job on the built-in robot
 #   scripts/quickstart.sh test   install what is missing, build, run every test (CTest)
 #   scripts/quickstart.sh build  install what is missing and build only
+#   scripts/quickstart.sh serve  install what is missing, build, and open the live dashboard on http://127.0.0.1:8080
+#                                (the built-in robot in real time; W/A/S/D in the browser to walk; Ctrl-C to stop)
 # Environment: BUILD_DIR (default build), JOBS (default nproc), OH_SKIP_APT=1 to skip the package check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +18,10 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libmujoco-dev libeigen3-dev libtinyxml2-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libtorch-dev
+  libboost-dev chromium
 )
+# Node.js and npm build the web dashboard; a Node.js installed otherwise (nodesource, nvm) is kept.
+command -v npm >/dev/null || PACKAGES+=(nodejs npm)
 
 install_missing() {
   [ "${OH_SKIP_APT:-0}" = 1 ] && return 0
@@ -32,7 +37,15 @@ install_missing() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+web_deps() {
+  # The dashboard's npm packages (three, uplot, vite, playwright-core), pinned by web/package-lock.json.
+  if command -v npm >/dev/null && [ ! -x web/node_modules/.bin/vite ]; then
+    (cd web && npm ci --no-audit --no-fund)
+  fi
+}
+
 build() {
+  web_deps
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
   cmake --build "$BUILD_DIR" -j "$JOBS"
 }
@@ -47,8 +60,11 @@ case "$mode" in
       --push t=3,dv=0.3,0 --push t=6,dv=0,-0.3 --report "$BUILD_DIR/demo_report.json"
     echo "[quickstart] report: $BUILD_DIR/demo_report.json"
     ;;
+  serve)
+    "$BUILD_DIR/apps/humanoid/humanoid" run --serve --port "${PORT:-8080}"
+    ;;
   test)
     ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
     ;;
-  *) echo "usage: $0 demo|test|build" >&2; exit 2 ;;
+  *) echo "usage: $0 demo|test|build|serve" >&2; exit 2 ;;
 esac

@@ -17,7 +17,7 @@ inline constexpr std::size_t kMaxMessageBytes = 4096;
 inline constexpr double kVelocityRangeFactor = 4.0;
 
 /// GET /api/robot: model summary, the hardware joints with their limits, bodies, every geom (MuJoCo size
-/// semantics, pose in its body frame, rgba) and every mesh (vertices: base64 of little-endian float32 xyz
+/// semantics, pose in its body frame, rgba, MuJoCo visibility group) and every mesh (vertices: base64 of little-endian float32 xyz
 /// triples [m]; faces: base64 of little-endian uint32 index triples), command limits and control period.
 nlohmann::json robot_json(const runtime::Session& session);
 

@@ -292,6 +292,7 @@ Session::~Session() = default;
 
 const model::Model& Session::model() const { return impl_->scene.robot.model; }
 const model::Profile& Session::profile() const { return impl_->scene.profile; }
+const model::LoadedRobot& Session::robot() const { return impl_->scene.robot; }
 const std::string& Session::robot_path() const { return impl_->path; }
 CommandLimits Session::limits() const { return impl_->limits; }
 double Session::control_dt() const { return impl_->hw->control_dt(); }

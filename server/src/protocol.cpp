@@ -4,6 +4,7 @@
 #include "model/profile.hpp"
 
 #include <fmt/format.h>
+#include <mujoco/mujoco.h>
 
 #include <cmath>
 #include <cstdint>
@@ -102,7 +103,10 @@ json robot_json(const runtime::Session& session) {
   json& bodies = j["bodies"] = json::array();
   for (const auto& b : m.bodies) bodies.push_back({{"name", b.name}, {"parent", b.parent}});
   json& geoms = j["geoms"] = json::array();
-  for (const auto& g : m.geoms) {
+  const mjModel* mj = session.robot().mj.get();
+  for (size_t k = 0; k < m.geoms.size(); ++k) {
+    const model::Geom& g = m.geoms[k];
+    const int group = mj && static_cast<int>(k) < mj->ngeom ? mj->geom_group[k] : 0;
     geoms.push_back({{"name", g.name},
                      {"type", geom_type(g.type)},
                      {"body", g.body},
@@ -111,6 +115,7 @@ json robot_json(const runtime::Session& session) {
                      {"quat", {g.quat.w(), g.quat.x(), g.quat.y(), g.quat.z()}},
                      {"rgba", {g.rgba[0], g.rgba[1], g.rgba[2], g.rgba[3]}},
                      {"collides", g.collides},
+                     {"group", group},
                      {"mesh", g.mesh}});
   }
   json& meshes = j["meshes"] = json::array();
