@@ -30,7 +30,7 @@ function(oh_tests name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main oh_warnings)
   target_compile_definitions(${name} PRIVATE
     OH_SHARED_DIR="${OH_SHARED_DIR}" OH_ROBOTS_DIR="${OH_ROBOTS_DIR}"
-    OH_BINARY_DIR="${PROJECT_BINARY_DIR}")
+    OH_BINARY_DIR="${PROJECT_BINARY_DIR}" OH_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 900)
 endfunction()
 

@@ -33,6 +33,9 @@ class Controller {
   virtual void update(const RobotState& state, const Estimate& estimate, std::vector<MotorCommand>& out) = 0;
   /// Controller-specific figures for the report's task_metrics.
   virtual nlohmann::json metrics() const { return nlohmann::json::object(); }
+  /// The CoM position the controller currently aims for (world xy [m]), when it has one; the report's
+  /// com_xy_error_rms_m is measured against it.
+  virtual std::optional<Eigen::Vector2d> com_xy_reference() const { return std::nullopt; }
 };
 
 /// A piecewise-constant velocity command: (t [s], [vx, vy, wz]) entries sorted by time; the value holds from

@@ -121,7 +121,7 @@ class LipmMpc {
   /// One solve. Never throws; ok = false (and the ZMP at the stance foot) when the QP fails.
   const Output& solve(const Input& in);
 
-  double w_zmp = 1.0, w_step = 0.5, w_dcm = 100.0, w_jerk = 0.5;
+  double w_zmp = 0.3, w_step = 5.0, w_dcm = 100.0, w_jerk = 0.5;
   double tail_horizon = 2.0;  ///< [s] of reference beyond the horizon used for the terminal DCM
 
   int horizon() const { return n_; }
@@ -136,6 +136,23 @@ class LipmMpc {
   qp::QpSolver solver_;
   Output out_;
 };
+
+/// The walking state the MPC plans from.
+struct WalkingPhase {
+  bool single = true;            ///< single support on `stance` (else double support from `prev` to `stance`)
+  double elapsed = 0.0;          ///< time in the phase [s]
+  double duration = 0.4;         ///< planned phase duration [s]
+  double blend0 = 0.0;           ///< double support: ZMP reference blend (prev -> stance) at the phase start
+  Footstep stance, prev;         ///< prev: the foot left behind in double support
+  const Footstep* frozen = nullptr;  ///< single support: the swing target when it may no longer move
+};
+
+/// Builds the MPC input for a walking phase: the support foot (and in double support the foot left behind) as
+/// constants, then `planned` footsteps from the planner for the command — the first M adapt, the rest shape the
+/// stable-DCM tail — with alternating double and single support intervals; the last one is open-ended.
+LipmMpc::Input walking_mpc_input(const GaitParams& params, const FootstepPlanner& planner, const WalkingPhase& phase,
+                                 const Eigen::Vector3d& cmd, const Eigen::Vector2d& com, const Eigen::Vector2d& com_vel,
+                                 int planned = 5);
 
 /// Swing-foot reference: minimum-jerk in xy and yaw from lift-off to the (possibly moving) target, and a
 /// vertical profile z(s) = z_lift + (z_land - z_lift) s_mj + h 64 s^3 (1 - s)^3 with zero velocity at both ends.

@@ -170,7 +170,7 @@ nlohmann::json run(const RunOptions& opt) {
       }
     }
     max_tilt = std::max(max_tilt, tilt);
-    com_err_sq += (g.com.head<2>() - com_ref).squaredNorm();
+    com_err_sq += (g.com.head<2>() - controller.com_xy_reference().value_or(com_ref)).squaredNorm();
     ++samples;
     const double speed = g.base_lin_vel.head<2>().norm();
     for (size_t i = 0; i < push_records.size(); ++i)

@@ -27,6 +27,8 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
       command_(std::move(command)), dt_(dt) {
   weight_ = model.total_mass() * model.gravity.norm();
   trace_ = std::getenv("OH_WALK_TRACE") != nullptr;
+  // Walking leans on the CoM following the MPC's pendulum: its acceleration must win over posture and torso.
+  wbc_.params().w_com = 1000.0;
 }
 
 control::Footstep WalkController::measured_step(const Eigen::VectorXd& q, int side) {
@@ -61,50 +63,16 @@ void WalkController::reset(const RobotState& state, const Estimate& est) {
 }
 
 void WalkController::run_mpc(double now, const Eigen::Vector2d& c, const Eigen::Vector2d& cd, const Eigen::Vector3d& cmd) {
-  const double ts = gait_.t_single, td = gait_.t_double;
-  control::LipmMpc::Input in;
-  in.com = c;
-  in.com_vel = cd;
-  // Footsteps: the fixed support, then kPlanned planned steps (the first M adapt, the rest shape the tail), with
-  // alternating single and double support intervals; the last single support is open-ended.
-  constexpr int kPlanned = 5;
-  double t = 0.0;
-  auto add_steps_from = [&](int first) {
-    for (int j = first; j + 1 < static_cast<int>(in.steps.size()); ++j) {
-      in.support.push_back({t, t + td, j, j + 1});
-      t += td;
-      in.support.push_back({t, j + 2 < static_cast<int>(in.steps.size()) ? t + ts : 1e9, j + 1, -1});
-      t += ts;
-    }
-  };
-  if (phase_ == Phase::kSingle) {
-    const double rem = std::max(ts - phase_t_, 0.02);
-    auto plan = planner_.plan(stance_, cmd, kPlanned);
-    const bool late = phase_t_ > 0.7 * ts;
-    if (late) plan = [&] {
-      std::vector<control::Footstep> p{swing_.land};
-      for (const auto& f : planner_.plan(swing_.land, cmd, kPlanned - 1)) p.push_back(f);
-      return p;
-    }();
-    in.steps = {stance_};
-    in.steps.insert(in.steps.end(), plan.begin(), plan.end());
-    in.step_fixed = {late, false};
-    in.support.push_back({0, rem, 0, -1});
-    t = rem;
-    add_steps_from(0);
-  } else {
-    const double dur = steps_taken_ == 0 ? start_duration() : td;
-    const double rem = std::max(dur - phase_t_, 0.01);
-    const double b0 = stand_blend_ + (1.0 - stand_blend_) * std::clamp(phase_t_ / dur, 0.0, 1.0);
-    const auto plan = planner_.plan(stance_, cmd, kPlanned - 1);
-    in.steps = {prev_, stance_};
-    in.steps.insert(in.steps.end(), plan.begin(), plan.end());
-    in.step_fixed = {true, false};
-    in.support.push_back({0, rem, 0, 1, b0, 1.0});
-    in.support.push_back({rem, rem + ts, 1, -1});
-    t = rem + ts;
-    add_steps_from(1);
-  }
+  control::WalkingPhase ph;
+  ph.single = phase_ == Phase::kSingle;
+  ph.elapsed = phase_t_;
+  ph.duration = ph.single ? gait_.t_single : (steps_taken_ == 0 ? start_duration() : gait_.t_double);
+  ph.blend0 = stand_blend_;
+  ph.stance = stance_;
+  ph.prev = prev_;
+  const bool late = ph.single && phase_t_ > 0.7 * gait_.t_single;
+  if (late) ph.frozen = &swing_.land;
+  const control::LipmMpc::Input in = control::walking_mpc_input(gait_, planner_, ph, cmd, c, cd);
   const auto t_start = std::chrono::steady_clock::now();
   const control::LipmMpc::Output& out = mpc_.solve(in);
   mpc_us_.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t_start).count());
@@ -179,6 +147,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
   const double w2 = gait_.omega() * gait_.omega();
   if (phase_ == Phase::kStand) {
     const control::Footstep l = measured_step(est.q, control::kLeft), r = measured_step(est.q, control::kRight);
+    feet_offset_ = Eigen::Rotation2Dd(-r.yaw) * (l.pos - r.pos);
     targets_.contact = {true, true};
     const Eigen::Vector2d mid = 0.5 * (l.pos + r.pos);
     targets_.com = Eigen::Vector3d(mid.x() + com_offset_.x(), mid.y() + com_offset_.y(),
@@ -219,10 +188,11 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     const Eigen::Isometry3d sw = wbc_.sole_pose(est.q, phase_ == Phase::kSingle ? swing_.lift.side : prev_.side);
     std::fprintf(stderr,
                  "t=%.3f ph=%d c=(%.3f %.3f %.3f) cd=(%.2f %.2f) zmp=(%.3f %.3f) st=%d(%.3f %.3f) tgt=(%.3f %.3f) "
-                 "sw=(%.3f %.3f %.3f) fz=(%.0f %.0f) qp=%s\n",
+                 "sw=(%.3f %.3f %.3f) fz=(%.0f %.0f) qp=%s acc=(%.2f %.2f)\n",
                  t, static_cast<int>(phase_), c.x(), c.y(), c.z(), cd.x(), cd.y(), zmp_.x(), zmp_.y(), stance_.side,
                  stance_.pos.x(), stance_.pos.y(), target_.pos.x(), target_.pos.y(), sw.translation().x(),
-                 sw.translation().y(), sw.translation().z(), fz[0], fz[1], o.status.c_str());
+                 sw.translation().y(), sw.translation().z(), fz[0], fz[1], o.status.c_str(), targets_.com_acc.x(),
+                 targets_.com_acc.y());
   }
   for (size_t k = 0; k < out.size(); ++k) out[k] = MotorCommand{o.q_ref[k], o.dq_ref[k], o.kp[k], o.kd[k], o.tau[k]};
 }
@@ -232,7 +202,10 @@ std::pair<double, double> WalkController::mpc_solve_us() const {
 }
 
 nlohmann::json WalkController::metrics() const {
+  const char* phase = phase_ == Phase::kStand ? "stand" : phase_ == Phase::kDouble ? "double_support" : "single_support";
   return {{"steps_taken", steps_taken_},
+          {"final_phase", phase},
+          {"final_feet_offset_m", {feet_offset_.x(), feet_offset_.y()}},
           {"mpc_failures", mpc_failures_},
           {"qp_failures", qp_failures_},
           {"gait", {{"com_height_m", gait_.com_height},

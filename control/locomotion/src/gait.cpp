@@ -44,7 +44,8 @@ GaitParams GaitParams::from_profile(const model::Model& model, const model::Prof
   p.zmp_half_length = 0.35 * foot_l;
   p.zmp_half_width = 0.3 * foot_w;
   p.max_vx = 0.8 * p.max_step_x / p.t_step();
-  p.max_vy = 0.8 * std::min(p.max_step_y, p.nominal_width - p.min_width) / p.t_step();
+  // Lateral: the stance opens to at most nominal + max_step_y and closes to min_width (see FootstepPlanner::plan).
+  p.max_vy = 0.8 * (p.nominal_width + p.max_step_y - p.min_width) / (2.0 * p.t_step());
   p.max_wz = 0.8 * p.max_step_yaw / p.t_step();
   return p;
 }
@@ -72,6 +73,10 @@ Footstep FootstepPlanner::clamp_to_reach(const Footstep& stance, Footstep t) con
 std::vector<Footstep> FootstepPlanner::plan(const Footstep& stance, const Eigen::Vector3d& cmd_in, int n) const {
   const Eigen::Vector3d cmd = clamp_command(cmd_in);
   const double T = p_.t_step();
+  // Lateral walking: the leading foot (the one on the side of motion) opens the stance by |vy| T, the trailing foot
+  // closes it by as much, both widened so the closed stance keeps min_width: the body moves |vy| T per step.
+  const double dy = std::abs(cmd.y()) * T;
+  const double widen = std::max(0.0, p_.min_width - (p_.nominal_width - dy));
   std::vector<Footstep> out;
   out.reserve(static_cast<size_t>(std::max(n, 0)));
   Footstep cur = stance;
@@ -79,15 +84,67 @@ std::vector<Footstep> FootstepPlanner::plan(const Footstep& stance, const Eigen:
     Footstep f;
     f.side = 1 - cur.side;
     f.z = cur.z;
-    const Eigen::Vector2d center = cur.pos - rot(cur.yaw) * Eigen::Vector2d(0, side_sign(cur.side) * 0.5 * p_.nominal_width);
+    const double s = side_sign(f.side);
+    // The body frame sits half a nominal width from the stance foot; it advances by vx T and turns by wz T.
+    const Eigen::Vector2d center = cur.pos - rot(cur.yaw) * Eigen::Vector2d(0, -s * 0.5 * p_.nominal_width);
     f.yaw = cur.yaw + cmd.z() * T;
-    const Eigen::Vector2d next_center = center + rot(cur.yaw + 0.5 * cmd.z() * T) * Eigen::Vector2d(cmd.x() * T, cmd.y() * T);
-    f.pos = next_center + rot(f.yaw) * Eigen::Vector2d(0, side_sign(f.side) * 0.5 * p_.nominal_width);
+    const Eigen::Vector2d next_center = center + rot(cur.yaw + 0.5 * cmd.z() * T) * Eigen::Vector2d(cmd.x() * T, 0.0);
+    f.pos = next_center + rot(f.yaw) * Eigen::Vector2d(0, s * 0.5 * p_.nominal_width);
+    // Lateral placement relative to the stance foot, in the stance frame.
+    const bool leading = s * cmd.y() > 0;
+    const double width = p_.nominal_width + (leading ? dy : (cmd.y() != 0 ? -dy : 0.0)) + widen;
+    Eigen::Vector2d d = rot(cur.yaw).transpose() * (f.pos - cur.pos);
+    d.y() = s * width;
+    f.pos = cur.pos + rot(cur.yaw) * d;
     f = clamp_to_reach(cur, f);
     out.push_back(f);
     cur = f;
   }
   return out;
+}
+
+LipmMpc::Input walking_mpc_input(const GaitParams& p, const FootstepPlanner& planner, const WalkingPhase& ph,
+                                 const Eigen::Vector3d& cmd, const Eigen::Vector2d& com, const Eigen::Vector2d& com_vel,
+                                 int planned) {
+  const double ts = p.t_single, td = p.t_double;
+  LipmMpc::Input in;
+  in.com = com;
+  in.com_vel = com_vel;
+  double t = 0.0;
+  auto alternate_from = [&](int first) {
+    const int n = static_cast<int>(in.steps.size());
+    for (int j = first; j + 1 < n; ++j) {
+      in.support.push_back({t, t + td, j, j + 1});
+      t += td;
+      in.support.push_back({t, j + 2 < n ? t + ts : 1e9, j + 1, -1});
+      t += ts;
+    }
+  };
+  in.steps = {ph.single ? ph.stance : ph.prev};
+  if (ph.single) {
+    const double rem = std::max(ph.duration - ph.elapsed, 0.02);
+    if (ph.frozen) {
+      in.steps.push_back(*ph.frozen);
+      for (const auto& f : planner.plan(*ph.frozen, cmd, planned - 1)) in.steps.push_back(f);
+    } else {
+      for (const auto& f : planner.plan(ph.stance, cmd, planned)) in.steps.push_back(f);
+    }
+    in.step_fixed = {ph.frozen != nullptr, false};
+    in.support.push_back({0, rem, 0, -1});
+    t = rem;
+    alternate_from(0);
+  } else {
+    const double rem = std::max(ph.duration - ph.elapsed, 0.01);
+    const double b0 = ph.blend0 + (1.0 - ph.blend0) * std::clamp(ph.elapsed / std::max(ph.duration, 1e-6), 0.0, 1.0);
+    in.steps.push_back(ph.stance);
+    for (const auto& f : planner.plan(ph.stance, cmd, planned - 1)) in.steps.push_back(f);
+    in.step_fixed = {true, false};
+    in.support.push_back({0, rem, 0, 1, b0, 1.0});
+    in.support.push_back({rem, rem + ts, 1, -1});
+    t = rem + ts;
+    alternate_from(1);
+  }
+  return in;
 }
 
 void SwingTrajectory::sample(double t, Eigen::Vector3d& pos, double& yaw, Eigen::Vector3d& vel, double& yaw_rate) const {

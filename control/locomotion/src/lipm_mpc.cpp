@@ -133,14 +133,15 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
     row[py(k)] += 1.0;
     add(w_zmp, ref[k].c.y());
     if (k > 0) {
-      row.setZero();
-      row[px(k)] = 1.0;
-      row[px(k - 1)] = -1.0;
-      add(w_jerk, 0.0);
-      row.setZero();
-      row[py(k)] = 1.0;
-      row[py(k - 1)] = -1.0;
-      add(w_jerk, 0.0);
+      // ZMP rate relative to the reference's own rate: smooths the ZMP without biasing toward short steps.
+      row = -(ref[k].ax - ref[k - 1].ax);
+      row[px(k)] += 1.0;
+      row[px(k - 1)] -= 1.0;
+      add(w_jerk, ref[k].c.x() - ref[k - 1].c.x());
+      row = -(ref[k].ay - ref[k - 1].ay);
+      row[py(k)] += 1.0;
+      row[py(k - 1)] -= 1.0;
+      add(w_jerk, ref[k].c.y() - ref[k - 1].c.y());
     }
   }
   for (int j = 1; j <= M; ++j) {
