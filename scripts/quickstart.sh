@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # OpenHumanoid quick start for a fresh Debian 12 machine (run as root, or with sudo available).
 #   scripts/quickstart.sh demo   install what is missing, build, run the main job on the built-in robot
+#                                (walks a demo route with the live dashboard on http://127.0.0.1:8080)
 #   scripts/quickstart.sh test   install what is missing, build, run every test (CTest)
 #   scripts/quickstart.sh build  install what is missing and build only
 #   scripts/quickstart.sh serve  install what is missing, build, and open the live dashboard on http://127.0.0.1:8080
@@ -55,10 +56,11 @@ build
 case "$mode" in
   build) ;;
   demo)
-    # The main job: the built-in robot stands in simulation under the whole-body controller and takes pushes.
-    "$BUILD_DIR/apps/humanoid/humanoid" run --task stand --duration 10 \
-      --push t=3,dv=0.3,0 --push t=6,dv=0,-0.3 --report "$BUILD_DIR/demo_report.json"
-    echo "[quickstart] report: $BUILD_DIR/demo_report.json"
+    # The main job: the built-in robot walks a short demo route in real time under the MPC + whole-body
+    # controller, with the live dashboard at http://127.0.0.1:${PORT:-8080} (Ctrl-C stops it).
+    echo "[quickstart] dashboard: http://127.0.0.1:${PORT:-8080}  (W/A/S/D, Q/E to drive; Ctrl-C to stop)"
+    exec "$BUILD_DIR/apps/humanoid/humanoid" run --serve --port "${PORT:-8080}" --task walk \
+      --cmd-schedule "$ROOT/scripts/demo_route.csv"
     ;;
   serve)
     "$BUILD_DIR/apps/humanoid/humanoid" run --serve --port "${PORT:-8080}"
