@@ -41,7 +41,9 @@ install_missing() {
 web_deps() {
   # The dashboard's npm packages (three, uplot, vite, playwright-core), pinned by web/package-lock.json.
   if command -v npm >/dev/null && [ ! -x web/node_modules/.bin/vite ]; then
-    (cd web && npm ci --no-audit --no-fund)
+    # npm install, not npm ci: with this npm (11) and omit-lockfile-registry-resolved, npm ci rejects a lock file
+    # that npm install itself wrote; npm install still follows the lock file.
+    (cd web && npm install --no-audit --no-fund)
   fi
 }
 
