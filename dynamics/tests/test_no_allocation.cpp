@@ -24,6 +24,14 @@ void* counted_alloc_aligned(std::size_t n, std::align_val_t al) {
 }
 }  // namespace
 
+// Sanitizers interpose malloc themselves; there only operator new is counted.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define OH_COUNT_MALLOC 0
+#else
+#define OH_COUNT_MALLOC 1
+#endif
+
+#if OH_COUNT_MALLOC
 extern "C" {
 void* __libc_malloc(std::size_t);
 void* __libc_calloc(std::size_t, std::size_t);
@@ -41,6 +49,7 @@ void* realloc(void* p, std::size_t n) {
   return __libc_realloc(p, n);
 }
 }
+#endif
 
 void* operator new(std::size_t n) { return counted_alloc(n); }
 void* operator new[](std::size_t n) { return counted_alloc(n); }
