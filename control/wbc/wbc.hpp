@@ -35,6 +35,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace oh::control {
 
@@ -103,6 +104,12 @@ class WholeBodyController {
   Eigen::Vector3d hand_position(const Eigen::VectorXd& q, int side);
   /// World position of the centroid of a foot's support polygon (on the sole plane) at the given configuration.
   Eigen::Vector3d support_center(const Eigen::VectorXd& q, int side);
+  /// World positions of the vertices of a foot's support polygon (counter-clockwise seen from above the sole) at
+  /// the given configuration.
+  std::vector<Eigen::Vector3d> support_polygon(const Eigen::VectorXd& q, int side);
+  /// The convex hull of both feet's support polygons in the world's xy plane (counter-clockwise): the support region
+  /// of a double stance on flat ground.
+  std::vector<Eigen::Vector2d> support_hull(const Eigen::VectorXd& q);
   Eigen::Vector3d com(const Eigen::VectorXd& q);
   /// Torso frame orientation in the world.
   Eigen::Quaterniond torso_orientation(const Eigen::VectorXd& q);

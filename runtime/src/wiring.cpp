@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <vector>
 #include <fmt/format.h>
 
 namespace oh::runtime {
@@ -23,6 +25,22 @@ double ramp_acc(double t, double t0, double t1) {
 }
 
 double yaw_of(const Eigen::Matrix3d& R) { return std::atan2(R(1, 0), R(0, 0)); }
+
+/// The middle of the chord of a convex polygon (counter-clockwise) along the line through p with direction dir;
+/// p itself if the line misses the polygon.
+Eigen::Vector2d chord_middle(const std::vector<Eigen::Vector2d>& poly, const Eigen::Vector2d& p, const Eigen::Vector2d& dir) {
+  double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
+  for (size_t k = 0; k < poly.size(); ++k) {
+    const Eigen::Vector2d& a = poly[k];
+    const Eigen::Vector2d& b = poly[(k + 1) % poly.size()];
+    const Eigen::Vector2d n(b.y() - a.y(), a.x() - b.x());  // outward normal of a counter-clockwise edge
+    const double nd = n.dot(dir), slack = n.dot(a - p);    // p + s dir is inside the edge when s nd <= slack
+    if (std::abs(nd) < 1e-12) continue;
+    if (nd > 0) hi = std::min(hi, slack / nd);
+    else lo = std::max(lo, slack / nd);
+  }
+  return lo <= hi && std::isfinite(lo) && std::isfinite(hi) ? Eigen::Vector2d(p + 0.5 * (lo + hi) * dir) : p;
+}
 
 }  // namespace
 
@@ -107,11 +125,21 @@ void WbcController::reset(const RobotState& state, const Estimate& est) {
   targets_.contact = {true, true};
   targets_.foot = sole0_;
   targets_.foot_vel = {Eigen::Matrix<double, 6, 1>::Zero(), Eigen::Matrix<double, 6, 1>::Zero()};
-  // The CoM target: at the nominal height, over the middle of the two support polygons. A keyframe's CoM may sit
-  // near the edge of the real support (H1's is 1 cm from the heel apex of its line-and-toe-bar feet); keeping it
-  // there leaves little room for pushes (G1's sits 3 cm behind the middle of its feet).
+  // The CoM target: at the nominal height, in the middle of the support (the convex hull of the two feet's support
+  // polygons): the middle of the hull's chord along the heading through the midpoint of the feet's centroids, then
+  // the middle of the lateral chord through that point. A keyframe's CoM may sit near the edge of the real support
+  // (H1's is 1 cm from the heel apex of its line-and-toe-bar feet; G1's 3 cm behind the middle of its feet); keeping
+  // it there leaves little room for pushes. The chord middle leaves equal room forward and backward, where the area
+  // centroid of a triangular foot sits near its toe bar: H1's 5.8 cm of forward room at the centroid is less than
+  // the 6.2 cm capture-point offset of a 0.2 m/s push (v / omega), at the chord middle it has 8.8 cm.
   com_start_ = com0_;
-  com0_.head<2>() = 0.5 * (wbc_.support_center(est.q, 0) + wbc_.support_center(est.q, 1)).head<2>();
+  {
+    const Eigen::Vector2d mid = 0.5 * (wbc_.support_center(est.q, 0) + wbc_.support_center(est.q, 1)).head<2>();
+    const std::vector<Eigen::Vector2d> hull = wbc_.support_hull(est.q);
+    const double yaw = yaw_of(wbc_.torso_orientation(est.q).toRotationMatrix());
+    const Eigen::Vector2d fwd(std::cos(yaw), std::sin(yaw)), left(-fwd.y(), fwd.x());
+    com0_.head<2>() = hull.size() >= 3 ? chord_middle(hull, chord_middle(hull, mid, fwd), left) : mid;
+  }
   // Over a time that keeps the peak CoM acceleration of the cubic ramp (6 d / T^2) gentle: a keyframe's CoM can sit
   // near the edge of the support, where the centre of pressure has little room to push it.
   const double kSettleAcc = 0.1;  // [m/s^2]

@@ -24,12 +24,33 @@ Eigen::Vector3d orientation_error(const Eigen::Matrix3d& R_ref, const Eigen::Mat
   return axis * angle;
 }
 
+/// Convex hull of points in the plane, counter-clockwise, collinear points dropped (Andrew's monotone chain).
+std::vector<Eigen::Vector2d> convex_hull(std::vector<Eigen::Vector2d> flat) {
+  if (flat.size() < 3) return flat;
+  std::sort(flat.begin(), flat.end(), [](const auto& a, const auto& b) { return a.x() < b.x() || (a.x() == b.x() && a.y() < b.y()); });
+  auto cross = [](const Eigen::Vector2d& o, const Eigen::Vector2d& a, const Eigen::Vector2d& b) {
+    return (a - o).x() * (b - o).y() - (a - o).y() * (b - o).x();
+  };
+  std::vector<Eigen::Vector2d> hull(2 * flat.size() + 1);
+  size_t k = 0;
+  for (size_t i = 0; i < flat.size(); ++i) {
+    while (k >= 2 && cross(hull[k - 2], hull[k - 1], flat[i]) <= 1e-12) --k;
+    hull[k++] = flat[i];
+  }
+  for (size_t i = flat.size() - 1, t = k + 1; i > 0; --i) {
+    while (k >= t && cross(hull[k - 2], hull[k - 1], flat[i - 1]) <= 1e-12) --k;
+    hull[k++] = flat[i - 1];
+  }
+  hull.resize(k > 0 ? k - 1 : 0);
+  return hull;
+}
+
 /// The support polygon of a foot in its sole frame (x, y about the sole centre), counter-clockwise, from the
 /// collision geometry of the foot body and the jointless bodies welded below it at the nominal configuration:
 /// the convex hull of the geometry points within `tol` of the sole plane (sphere and capsule bottoms, box
 /// corners, cylinder rims, mesh vertices). At most `max_vertices`: smaller ones are dropped (the least area
 /// first), so the polygon stays inside the true support. Falls back to the profile's rectangle.
-std::vector<Eigen::Vector2d> support_hull(const model::Model& m, const model::Profile& prof, const model::Foot& foot,
+std::vector<Eigen::Vector2d> foot_support_polygon(const model::Model& m, const model::Profile& prof, const model::Foot& foot,
                                              int max_vertices, double tol = 0.005) {
   const std::vector<Eigen::Isometry3d> X = model::body_poses(m, prof.q_nominal);
   Eigen::Isometry3d sole = X[foot.body] * Eigen::Translation3d(foot.sole_center) * foot.sole_quat;
@@ -74,22 +95,10 @@ std::vector<Eigen::Vector2d> support_hull(const model::Model& m, const model::Pr
   std::vector<Eigen::Vector2d> flat;
   for (const auto& p : pts)
     if (p.z() <= lowest + tol) flat.push_back(p.head<2>());
-  // Andrew's monotone chain.
-  std::sort(flat.begin(), flat.end(), [](const auto& a, const auto& b) { return a.x() < b.x() || (a.x() == b.x() && a.y() < b.y()); });
+  std::vector<Eigen::Vector2d> hull = convex_hull(std::move(flat));
   auto cross = [](const Eigen::Vector2d& o, const Eigen::Vector2d& a, const Eigen::Vector2d& b) {
     return (a - o).x() * (b - o).y() - (a - o).y() * (b - o).x();
   };
-  std::vector<Eigen::Vector2d> hull(2 * flat.size() + 1);
-  size_t k = 0;
-  for (size_t i = 0; i < flat.size(); ++i) {
-    while (k >= 2 && cross(hull[k - 2], hull[k - 1], flat[i]) <= 1e-12) --k;
-    hull[k++] = flat[i];
-  }
-  for (size_t i = flat.size() - 1, t = k + 1; i > 0; --i) {
-    while (k >= t && cross(hull[k - 2], hull[k - 1], flat[i - 1]) <= 1e-12) --k;
-    hull[k++] = flat[i - 1];
-  }
-  hull.resize(k > 0 ? k - 1 : 0);
   auto area = [](const std::vector<Eigen::Vector2d>& P) {
     double a = 0;
     for (size_t i = 0; i < P.size(); ++i) {
@@ -206,7 +215,7 @@ WholeBodyController::WholeBodyController(const model::Model& model, const model:
   const model::Foot* feet[2] = {&profile.left_foot, &profile.right_foot};
   int n_cone = 0;
   for (int i = 0; i < 2; ++i) {
-    s.support[i] = support_hull(s.model, profile, *feet[i], kMaxSupportVertices);
+    s.support[i] = foot_support_polygon(s.model, profile, *feet[i], kMaxSupportVertices);
     const auto& poly = s.support[i];
     // Area centroid of the polygon; the torsion radius is its distance to the nearest edge.
     double a2 = 0;
@@ -272,6 +281,20 @@ Eigen::Vector3d WholeBodyController::hand_position(const Eigen::VectorXd& q, int
 Eigen::Vector3d WholeBodyController::support_center(const Eigen::VectorXd& q, int side) {
   const Eigen::Vector2d& c = impl_->support_centroid[side];
   return sole_pose(q, side) * Eigen::Vector3d(c.x(), c.y(), 0.0);
+}
+
+std::vector<Eigen::Vector3d> WholeBodyController::support_polygon(const Eigen::VectorXd& q, int side) {
+  const Eigen::Isometry3d X = sole_pose(q, side);
+  std::vector<Eigen::Vector3d> out;
+  for (const Eigen::Vector2d& v : impl_->support[side]) out.push_back(X * Eigen::Vector3d(v.x(), v.y(), 0.0));
+  return out;
+}
+
+std::vector<Eigen::Vector2d> WholeBodyController::support_hull(const Eigen::VectorXd& q) {
+  std::vector<Eigen::Vector2d> pts;
+  for (int i = 0; i < 2; ++i)
+    for (const Eigen::Vector3d& v : support_polygon(q, i)) pts.push_back(v.head<2>());
+  return convex_hull(std::move(pts));
 }
 
 Eigen::Vector3d WholeBodyController::com(const Eigen::VectorXd& q) {
