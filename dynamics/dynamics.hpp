@@ -144,9 +144,10 @@ class Model {
 };
 
 /// Work memory and results of the algorithms, sized once for a Model. Members are named as in
-/// Pinocchio: node-indexed vectors have Model::num_nodes() entries (index 0, the universe, stays at
-/// identity/zero). Local quantities are in the node frame; o-prefixed ones are in the world frame about
-/// the world origin.
+/// Pinocchio: node-indexed vectors have Model::num_nodes() entries, index 0 being the universe (fixed
+/// at the identity, at rest; rnea and aba set its acceleration to -gravity). Local quantities are in the
+/// node frame; o-prefixed ones are in the world frame about the world origin. A Data is only valid with
+/// the Model it was made for.
 struct Data {
   explicit Data(const Model& model);
 
