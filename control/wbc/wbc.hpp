@@ -72,6 +72,8 @@ struct WbcTargets {
   std::array<Eigen::Matrix<double, 6, 1>, 2> foot_vel;     ///< [linear; angular] world, swing feet
   std::array<std::optional<Eigen::Vector3d>, 2> hand;      ///< hand frame position targets; none: posture
   Eigen::VectorXd q_posture;                               ///< nq, posture reference for the joints
+  /// nv multipliers of w_posture per DoF (e.g. small on the arms so they may help balance); empty: all 1.
+  Eigen::VectorXd posture_scale;
 };
 
 /// The controller's result for one tick. Joint vectors are over Model::joints' 1-DoF joints, in order.

@@ -26,6 +26,9 @@ double ramp_acc(double t, double t0, double t1) {
 
 double yaw_of(const Eigen::Matrix3d& R) { return std::atan2(R(1, 0), R(0, 0)); }
 
+/// Posture weight multiplier for the limbs while the CoM is moved on command.
+constexpr double kLoosePosture = 0.01;
+
 /// The middle of the chord of a convex polygon (counter-clockwise) along the line through p with direction dir;
 /// p itself if the line misses the polygon.
 Eigen::Vector2d chord_middle(const std::vector<Eigen::Vector2d>& poly, const Eigen::Vector2d& p, const Eigen::Vector2d& dir) {
@@ -153,6 +156,13 @@ void WbcController::reset(const RobotState& state, const Estimate& est) {
   targets_.torso = wbc_.torso_orientation(q_upright);
   const double yaw_nom = yaw_of(targets_.torso.toRotationMatrix());
   targets_.torso = Eigen::AngleAxisd(yaw0_ - yaw_nom, Eigen::Vector3d::UnitZ()) * targets_.torso;
+  // A commanded CoM shift must not be fought by the posture regularisation of the limbs: on a robot without
+  // ankle roll the pelvis has to roll and the arms help, so legs and arms keep their posture only loosely.
+  targets_.posture_scale = Eigen::VectorXd::Ones(model_.nv);
+  if (task_ == "com-shift") {
+    for (int j : profile_.arm_joints) targets_.posture_scale[model_.joints[j].v_index] = kLoosePosture;
+    for (int j : profile_.leg_joints) targets_.posture_scale[model_.joints[j].v_index] = kLoosePosture;
+  }
 }
 
 void WbcController::update(const RobotState& state, const Estimate& est, std::vector<MotorCommand>& out) {

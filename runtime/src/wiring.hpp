@@ -54,7 +54,8 @@ class WbcController : public Controller {
   void reset(const RobotState& state, const Estimate& estimate) override;
   void update(const RobotState& state, const Estimate& estimate, std::vector<MotorCommand>& out) override;
   /// Task metrics for the report.
-  nlohmann::json metrics() const;
+  nlohmann::json metrics() const override;
+  std::optional<Eigen::Vector2d> com_xy_reference() const override { return targets_.com.head<2>(); }
   control::WholeBodyController& wbc() { return wbc_; }
 
  private:

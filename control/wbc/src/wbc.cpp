@@ -387,8 +387,9 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
     const int d = jt.v_index;
     const double qd = tg.q_posture.size() == q.size() ? tg.q_posture[jt.q_index] : s.profile.q_nominal[jt.q_index];
     const double a_des = P.kp_posture * (qd - q[jt.q_index]) - P.kd_posture * v[d];
-    pr.H(d, d) += P.w_posture;
-    pr.g[d] -= P.w_posture * a_des;
+    const double w_post = P.w_posture * (tg.posture_scale.size() == nv ? tg.posture_scale[d] : 1.0);
+    pr.H(d, d) += w_post;
+    pr.g[d] -= w_post * a_des;
   }
   for (int d = 0; d < nv; ++d) pr.H(d, d) += P.w_acc;
   const int n_contact = int(tg.contact[0]) + int(tg.contact[1]);
