@@ -9,7 +9,8 @@
 //   const Eigen::VectorXd& tau = oh::dynamics::rnea(model, data, q, v, a);
 //
 // Nothing allocates after Data's construction: every algorithm writes into Data and returns a
-// reference into it (valid until the next call that writes the same member). Pass vectors as
+// reference into it (valid until the next call that writes the same member); integrate() and the
+// MuJoCo conversions write into caller-sized outputs and do not allocate either. Pass vectors as
 // Eigen::VectorXd (or contiguous blocks of one): an arbitrary expression bound to an Eigen::Ref<const>
 // argument is evaluated into a temporary, which allocates.
 //

@@ -129,16 +129,28 @@ void mass_matrix_from_mujoco(const Model& model, const ConstVec& q, const Eigen:
   for (const Node& n : model.nodes) {
     if (n.type != JointType::kFree) continue;
     const Mat3 R = base_rotation(n, q);
-    M.middleCols<3>(n.idx_v) = M.middleCols<3>(n.idx_v) * R;         // M T
-    M.middleRows<3>(n.idx_v) = R.transpose() * M.middleRows<3>(n.idx_v);  // T^T (M T)
+    for (Eigen::Index r = 0; r < M.rows(); ++r) {  // M T, a row at a time (no temporaries)
+      const Eigen::RowVector3d row = M.row(r).segment<3>(n.idx_v);
+      M.row(r).segment<3>(n.idx_v).noalias() = row * R;
+    }
+    for (Eigen::Index c = 0; c < M.cols(); ++c) {  // T^T (M T)
+      const Vec3 col = M.col(c).segment<3>(n.idx_v);
+      M.col(c).segment<3>(n.idx_v).noalias() = R.transpose() * col;
+    }
   }
 }
 
 void jacobian_from_mujoco(const Model& model, const ConstVec& q, const Eigen::Ref<const Eigen::MatrixXd>& J_mj,
                           Eigen::Ref<Eigen::MatrixXd> J) {
   if (J.data() != J_mj.data()) J = J_mj;
-  for (const Node& n : model.nodes)
-    if (n.type == JointType::kFree) J.middleCols<3>(n.idx_v) = J.middleCols<3>(n.idx_v) * base_rotation(n, q);
+  for (const Node& n : model.nodes) {
+    if (n.type != JointType::kFree) continue;
+    const Mat3 R = base_rotation(n, q);
+    for (Eigen::Index r = 0; r < J.rows(); ++r) {
+      const Eigen::RowVector3d row = J.row(r).segment<3>(n.idx_v);
+      J.row(r).segment<3>(n.idx_v).noalias() = row * R;
+    }
+  }
 }
 
 }  // namespace oh::dynamics

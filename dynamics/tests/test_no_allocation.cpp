@@ -78,7 +78,8 @@ TEST_P(NoAllocation, AlgorithmsDoNotAllocateAfterDataConstruction) {
   const State s = random_state(m, 1);
   const Eigen::VectorXd zero = Eigen::VectorXd::Zero(m.nv);
   Matrix6Xd J(6, m.nv), dJ(6, m.nv);
-  Eigen::VectorXd q_out(m.nq);
+  Eigen::VectorXd q_out(m.nq), mj_vec(m.nv);
+  Eigen::MatrixXd mj_mat(m.nv, m.nv), mj_jac(6, m.nv);
   const int frame = static_cast<int>(m.frames.size()) - 1;
   double sink = 0.0;
 
@@ -116,6 +117,15 @@ TEST_P(NoAllocation, AlgorithmsDoNotAllocateAfterDataConstruction) {
     sink += compute_centroidal_momentum_time_variation(m, d, s.q, s.v, s.a).linear.sum();
     integrate(m, s.q, s.v, 0.01, q_out);
     normalize(m, q_out);
+    velocity_to_mujoco(m, s.q, s.v, mj_vec);
+    velocity_from_mujoco(m, s.q, mj_vec, mj_vec);
+    acceleration_to_mujoco(m, s.q, s.v, s.a, mj_vec);
+    acceleration_from_mujoco(m, s.q, s.v, mj_vec, mj_vec);
+    force_to_mujoco(m, s.q, s.tau, mj_vec);
+    force_from_mujoco(m, s.q, mj_vec, mj_vec);
+    mass_matrix_from_mujoco(m, s.q, d.M, mj_mat);
+    mass_matrix_from_mujoco(m, s.q, mj_mat, mj_mat);
+    jacobian_from_mujoco(m, s.q, d.J, mj_jac);
   }
   g_armed = false;
   EXPECT_EQ(g_allocations.load(), 0) << "operator new calls during the algorithms (sink " << sink << ")";
