@@ -39,6 +39,8 @@ bool has_fallen(const sim::GroundTruth& g, double h0, bool diverged) {
   return g.base_pos.z() < 0.5 * h0 || tilt_of(g.base_quat) > 1.0 || diverged;
 }
 
+double yaw_of(const Eigen::Matrix3d& R) { return std::atan2(R(1, 0), R(0, 0)); }
+
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0.0;
   const size_t k = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));

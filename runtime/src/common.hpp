@@ -42,4 +42,7 @@ bool has_fallen(const sim::GroundTruth& g, double h0, bool diverged);
 /// The p-quantile (p in [0, 1], nearest rank) of v; 0 for an empty v.
 double percentile(std::vector<double> v, double p);
 
+/// Heading (yaw about world z) of a rotation, world <- frame [rad].
+double yaw_of(const Eigen::Matrix3d& R);
+
 }  // namespace oh::runtime

@@ -1,5 +1,7 @@
 #include "runtime/src/walk.hpp"
 
+#include "runtime/src/common.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -9,15 +11,7 @@
 namespace oh::runtime {
 namespace {
 
-double yaw_of(const Eigen::Matrix3d& R) { return std::atan2(R(1, 0), R(0, 0)); }
 double wrap(double a) { return std::atan2(std::sin(a), std::cos(a)); }
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0.0;
-  const size_t k = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return v[k];
-}
 
 }  // namespace
 

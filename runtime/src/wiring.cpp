@@ -1,5 +1,7 @@
 #include "runtime/src/wiring.hpp"
 
+#include "runtime/src/common.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -24,7 +26,6 @@ double ramp_acc(double t, double t0, double t1) {
   return s <= 0.0 || s >= 1.0 ? 0.0 : 6.0 * (1.0 - 2.0 * s) / ((t1 - t0) * (t1 - t0));
 }
 
-double yaw_of(const Eigen::Matrix3d& R) { return std::atan2(R(1, 0), R(0, 0)); }
 
 /// Posture weight multiplier for the limbs while the CoM is moved on command.
 constexpr double kLoosePosture = 0.01;
