@@ -53,7 +53,8 @@ void WalkController::reset(const RobotState& state, const Estimate& est) {
   // The torso's nominal orientation relative to the heading of the feet.
   Eigen::VectorXd q_upright = profile_.q_nominal;
   const Eigen::Matrix3d Rt = wbc_.torso_orientation(q_upright).toRotationMatrix();
-  targets_.torso = Eigen::Quaterniond(Eigen::AngleAxisd(-yaw_of(Rt), Eigen::Vector3d::UnitZ()).toRotationMatrix() * Rt);
+  torso_rel_ = Eigen::AngleAxisd(-yaw_of(Rt), Eigen::Vector3d::UnitZ()).toRotationMatrix() * Rt;
+  targets_.torso = Eigen::Quaterniond(torso_rel_);
 }
 
 void WalkController::run_mpc(double now, const Eigen::Vector2d& c, const Eigen::Vector2d& cd, const Eigen::Vector3d& cmd) {
@@ -173,8 +174,9 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
   // Torso heading follows the feet.
   const double heading = phase_ == Phase::kSingle ? stance_.yaw + 0.5 * wrap(swing_.land.yaw - stance_.yaw)
                                                   : stance_.yaw + 0.5 * wrap(prev_.yaw - stance_.yaw);
-  const Eigen::Matrix3d Rt0 = targets_.torso.toRotationMatrix();
-  targets_.torso = Eigen::Quaterniond(Eigen::AngleAxisd(heading - yaw_of(Rt0), Eigen::Vector3d::UnitZ()).toRotationMatrix() * Rt0);
+  // Built from the stored yaw-free nominal each tick: composing onto the previous target would let rounding
+  // errors in the quaternion's norm grow until it is no longer finite.
+  targets_.torso = Eigen::Quaterniond(Eigen::AngleAxisd(heading, Eigen::Vector3d::UnitZ()).toRotationMatrix() * torso_rel_);
 
   const control::WbcOutput& o = wbc_.update(est.q, est.v, targets_);
   if (!o.ok) ++qp_failures_;

@@ -53,7 +53,8 @@ class WalkController : public Controller {
   Eigen::Vector2d zmp_ = Eigen::Vector2d::Zero(), zmp_offset_ = Eigen::Vector2d::Zero();
   Eigen::Vector2d com_offset_ = Eigen::Vector2d::Zero();  ///< standing CoM relative to the feet midpoint
   double com_z_offset_ = 0.0;
-  Eigen::Vector2d feet_offset_ = Eigen::Vector2d::Zero();  ///< left sole relative to the right one, right sole frame
+  Eigen::Vector2d feet_offset_ = Eigen::Vector2d::Zero();
+  Eigen::Matrix3d torso_rel_ = Eigen::Matrix3d::Identity();  ///< nominal torso orientation with its yaw removed  ///< left sole relative to the right one, right sole frame
   double stand_blend_ = 0.5;
   int steps_taken_ = 0, mpc_failures_ = 0, qp_failures_ = 0;
   std::vector<double> mpc_us_;

@@ -32,6 +32,13 @@ TEST(WalkBuiltin, ForwardHalfMetrePerSecondFor20s) {
   EXPECT_LT(r["mpc_solve_us"]["p50"].get<double>(), 2000.0);  // sanity, not a timing test
 }
 
+TEST(WalkBuiltin, TurnsInPlaceAtHalfARadianPerSecond) {
+  const auto r = walk("0,0,0.5", 10.0);
+  ASSERT_FALSE(r["fell"].get<bool>()) << r.dump(2);
+  EXPECT_LE(r["velocity_rmse"][2].get<double>(), 0.15);
+  EXPECT_LT(r["distance_m"].get<double>(), 0.2);  // in place
+}
+
 TEST(WalkBuiltin, ScheduleStandWalkTurnStopEndsStandingFeetTogether) {
   const auto r = walk("", 14.0, std::string(OH_SOURCE_DIR) + "/runtime/tests/data/walk_schedule.csv");
   ASSERT_FALSE(r["fell"].get<bool>()) << r.dump(2);
