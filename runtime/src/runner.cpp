@@ -132,10 +132,10 @@ nlohmann::json run(const RunOptions& opt) {
   double fell_at = -1.0;
   std::vector<double> settle_time(push_records.size(), -1.0);
   const auto wall0 = Clock::now();
+  // The state and ground truth read after each step serve both that step's scoring and the next tick.
+  sim::GroundTruth truth = g0;
   while (sim.time() < opt.duration - 1e-9) {
     const auto t0 = Clock::now();
-    state = hw.read();
-    const sim::GroundTruth truth = sim.ground_truth();
     const Estimate& kf = estimator.update(state, hw.control_dt());
     pos_err_sq += (estimator.base_position() - truth.base_pos).squaredNorm();
     vel_err_sq += (estimator.base_velocity_world() - truth.base_lin_vel).squaredNorm();
@@ -145,7 +145,9 @@ nlohmann::json run(const RunOptions& opt) {
     hw.write(cmd);
     hw.advance();
 
-    const sim::GroundTruth g = sim.ground_truth();
+    state = hw.read();
+    truth = sim.ground_truth();
+    const sim::GroundTruth& g = truth;
     const double tilt = tilt_of(g.base_quat);
     if (walk) {
       const Eigen::Vector3d vel = heading_velocity(g);
@@ -159,11 +161,10 @@ nlohmann::json run(const RunOptions& opt) {
         vel_err_sum += (avg - command_at(t)).cwiseAbs2();
         ++vel_samples;
       }
-      const RobotState after = hw.read();
-      for (Eigen::Index k = 0; k < after.dq.size(); ++k) work += std::max(0.0, hw.applied_effort()[k] * after.dq[k]) * hw.control_dt();
+      for (Eigen::Index k = 0; k < state.dq.size(); ++k) work += std::max(0.0, hw.applied_effort()[k] * state.dq[k]) * hw.control_dt();
       for (int i = 0; i < 2; ++i) {
         const Eigen::Vector2d p = sim.body_position(foot_body[i]).head<2>();
-        const bool loaded = after.contact_wrenches[static_cast<size_t>(i)][2] > 0.2 * weight;
+        const bool loaded = state.contact_wrenches[static_cast<size_t>(i)][2] > 0.2 * weight;
         if (loaded && foot_loaded[i]) slip += (p - foot_prev[i]).norm();
         foot_loaded[i] = loaded;
         foot_prev[i] = p;
@@ -174,7 +175,7 @@ nlohmann::json run(const RunOptions& opt) {
     ++samples;
     const double speed = g.base_lin_vel.head<2>().norm();
     for (size_t i = 0; i < push_records.size(); ++i)
-      if (settle_time[i] < 0 && g.qpos.size() > 0 && sim.time() > push_records[i].t + 0.05 && speed < 0.1)
+      if (settle_time[i] < 0 && sim.time() > push_records[i].t + 0.05 && speed < 0.1)
         settle_time[i] = sim.time();
     if (has_fallen(g, h0, sim.diverged())) {
       fell = true;
