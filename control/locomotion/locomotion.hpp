@@ -93,10 +93,11 @@ struct SupportInterval {
 ///   x = [p_x(0..N-1), p_y(0..N-1), f_x(1..M), f_y(1..M)]   (2N + 2M variables)
 ///   min  w_zmp sum |p_k - p_ref,k|^2 + w_step sum |f_j - f_ref,j|^2 + w_dcm |xi_N - p_ref,N-1|^2
 ///        + w_jerk sum |p_k - p_{k-1}|^2
-///   s.t. p_k in the ZMP box of its support foot (4 rows per k, single support), or in the box spanning both
-///        feet (double support);  f_j within reach of f_{j-1} (box in the previous foot's frame)
+///   s.t. p_k in the ZMP box of its support foot (single support), or in the convex hull of both feet's boxes
+///        (double support: a hexagon, 5 two-sided rows per sample);  f_j within reach of f_{j-1} (box in the
+///        previous foot's frame)
 /// with the CoM state propagated exactly (zero-order hold on p): x_{k+1} = A x_k + B p_k per axis.
-/// Sizes: N = 20, M = 2 by default; 44 variables, 4N + 4M inequality rows.
+/// Sizes: N = 20, M = 2 by default; 44 variables, 5N + 2M two-sided inequality rows.
 class LipmMpc {
  public:
   LipmMpc(const GaitParams& params, int horizon = 20, double dt = 0.05, int n_steps = 2);
@@ -145,6 +146,9 @@ struct WalkingPhase {
   double blend0 = 0.0;           ///< double support: ZMP reference blend (prev -> stance) at the phase start
   Footstep stance, prev;         ///< prev: the foot left behind in double support
   const Footstep* frozen = nullptr;  ///< single support: the swing target when it may no longer move
+  /// Single support is planned to last at least this long [s] (one MPC sample): while touchdown is late, the
+  /// ZMP applied now stays on the stance foot instead of moving onto a foot still in the air.
+  double min_remaining = 0.05;
 };
 
 /// Builds the MPC input for a walking phase: the support foot (and in double support the foot left behind) as

@@ -19,7 +19,7 @@
 //               inside the foot's support polygon (the convex hull of its collision geometry at the sole,
 //               scaled by cop_scale; a rectangle in Caron et al., a triangle for a line-and-toe-bar foot) [ineq]
 //               f_z >= f_min;  joint position/velocity limits as acceleration bounds             [bounds]
-// Tasks t: centre of mass (3), torso orientation (3), swing feet SE3 (6), hands (3 position, optionally 6),
+// Tasks t: centre of mass (3), centroidal angular momentum (3, optional), torso orientation (3), swing feet SE3 (6), hands (3 position, optionally 6),
 // joint posture (actuated joints). Gains are in acceleration units (1/s^2, 1/s), so they hold for any robot
 // mass; the defaults are derived from the model (natural frequency of the inverted pendulum sqrt(g/z_com)).
 #pragma once
@@ -42,6 +42,9 @@ namespace oh::control {
 /// Task weights, gains and contact parameters. Every value has a model-derived default (see defaults()).
 struct WbcParams {
   double w_com = 10.0, w_torso = 1.0, w_swing = 10.0, w_hand = 10.0, w_posture = 0.05;
+  /// Centroidal angular momentum L (about the CoM, world axes) damped toward zero: || Ag_ang a + dAg_ang v +
+  /// kd_ang_mom L ||^2 with weight w_ang_mom [units of (kg m^2/s^2)^-2]; 0 turns the task off.
+  double w_ang_mom = 0.0, kd_ang_mom = 10.0;  ///< [-], [1/s]
   double w_force = 1e-4;        ///< wrench regularisation towards the reference split
   double w_acc = 1e-6;          ///< acceleration regularisation
   double kp_com = 60.0, kd_com = 15.5;          ///< [1/s^2], [1/s]
@@ -85,6 +88,7 @@ struct WbcOutput {
   Eigen::VectorXd q_ref, dq_ref;  ///< joint references one control period ahead
   Eigen::VectorXd kp, kd;         ///< suggested low-level PD gains around the references
   std::array<Eigen::Matrix<double, 6, 1>, 2> wrench;  ///< foot wrenches, sole frame [N; N m]
+  Eigen::Vector3d com_acc = Eigen::Vector3d::Zero();  ///< CoM acceleration the solution implies, world [m/s^2]
   int qp_iterations = 0;
 };
 

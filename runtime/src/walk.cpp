@@ -125,7 +125,16 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     }
   } else if (phase_ == Phase::kSingle) {
     const int sw = swing_.lift.side;
-    const bool touched = phase_t_ > 0.5 * gait_.t_single && fz[sw] > 0.15 * weight_;
+    // Early touchdown needs a clear load; near the planned touchdown any firm contact counts (the swing task
+    // holds the foot at the ground and would otherwise keep it from taking load).
+    // From the planned time on, a foot whose lowest corner is within 3 mm of the stance height counts as landed:
+    // the contact constraint then presses it down (a foot held by the swing task can hover at the ground, or
+    // rest on one edge, without taking load).
+    double clearance = 1e9;  // lowest corner of the swing foot's support polygon above the stance height
+    for (const Eigen::Vector3d& p : wbc_.support_polygon(est.q, sw)) clearance = std::min(clearance, p.z() - stance_.z);
+    const bool touched = (phase_t_ > 0.5 * gait_.t_single && fz[sw] > 0.15 * weight_) ||
+                         (phase_t_ > 0.8 * gait_.t_single && fz[sw] > 0.03 * weight_) ||
+                         (phase_t_ >= gait_.t_single && clearance < 0.003);
     const bool overdue = phase_t_ > gait_.t_single + 0.2;
     if (touched || overdue) {
       prev_ = stance_;
@@ -182,13 +191,17 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
   if (!o.ok) ++qp_failures_;
   if (trace_ && std::fmod(t + 1e-9, 0.02) < dt_) {
     const Eigen::Isometry3d sw = wbc_.sole_pose(est.q, phase_ == Phase::kSingle ? swing_.lift.side : prev_.side);
+    const Eigen::Quaterniond qb(est.q[3], est.q[4], est.q[5], est.q[6]);
+    const Eigen::Matrix3d Rb = Eigen::AngleAxisd(-yaw_of(qb.toRotationMatrix()), Eigen::Vector3d::UnitZ()).toRotationMatrix() * qb.toRotationMatrix();
+    const Eigen::Vector2d base_rp(std::atan2(Rb(2, 1), Rb(2, 2)), -std::asin(std::clamp(Rb(2, 0), -1.0, 1.0)));
     std::fprintf(stderr,
                  "t=%.3f ph=%d c=(%.3f %.3f %.3f) cd=(%.2f %.2f) zmp=(%.3f %.3f) st=%d(%.3f %.3f) tgt=(%.3f %.3f) "
-                 "sw=(%.3f %.3f %.3f) fz=(%.0f %.0f) qp=%s acc=(%.2f %.2f)\n",
+                 "sw=(%.3f %.3f %.3f) tilt=%.3f fz=(%.0f %.0f) wbc_fz=(%.0f %.0f) qp=%s acc=(%.2f %.2f) qp_acc=(%.2f %.2f) base_rpy=(%.2f %.2f) torso_err=%.3f\n",
                  t, static_cast<int>(phase_), c.x(), c.y(), c.z(), cd.x(), cd.y(), zmp_.x(), zmp_.y(), stance_.side,
                  stance_.pos.x(), stance_.pos.y(), target_.pos.x(), target_.pos.y(), sw.translation().x(),
-                 sw.translation().y(), sw.translation().z(), fz[0], fz[1], o.status.c_str(), targets_.com_acc.x(),
-                 targets_.com_acc.y());
+                 sw.translation().y(), sw.translation().z(), tilt_of(Eigen::Quaterniond(sw.linear())), fz[0], fz[1], o.wrench[0][2], o.wrench[1][2], o.status.c_str(), targets_.com_acc.x(),
+                 targets_.com_acc.y(), o.com_acc.x(), o.com_acc.y(), base_rp.x(), base_rp.y(),
+                 tilt_of(wbc_.torso_orientation(est.q).inverse() * targets_.torso));
   }
   for (size_t k = 0; k < out.size(); ++k) out[k] = MotorCommand{o.q_ref[k], o.dq_ref[k], o.kp[k], o.kd[k], o.tau[k]};
 }

@@ -122,7 +122,7 @@ LipmMpc::Input walking_mpc_input(const GaitParams& p, const FootstepPlanner& pla
   };
   in.steps = {ph.single ? ph.stance : ph.prev};
   if (ph.single) {
-    const double rem = std::max(ph.duration - ph.elapsed, 0.02);
+    const double rem = std::max(ph.duration - ph.elapsed, ph.min_remaining);
     if (ph.frozen) {
       in.steps.push_back(*ph.frozen);
       for (const auto& f : planner.plan(*ph.frozen, cmd, planned - 1)) in.steps.push_back(f);

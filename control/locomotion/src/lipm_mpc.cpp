@@ -8,6 +8,7 @@ namespace oh::control {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr int kRowsPerSample = 5;  // ZMP support rows per horizon sample
 
 double side_sign(int side) { return side == kLeft ? 1.0 : -1.0; }
 
@@ -34,8 +35,8 @@ LipmMpc::LipmMpc(const GaitParams& params, int horizon, double dt, int n_steps)
     Pv_.row(k) = S.row(1);
   }
   const int nx = 2 * n_ + 2 * m_;
-  prob_.resize(nx, 0, 2 * n_ + 2 * m_);
-  solver_.resize(nx, 0, 2 * n_ + 2 * m_);
+  prob_.resize(nx, 0, kRowsPerSample * n_ + 2 * m_);
+  solver_.resize(nx, 0, kRowsPerSample * n_ + 2 * m_);
 }
 
 const LipmMpc::Output& LipmMpc::solve(const Input& in) {
@@ -164,49 +165,53 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
   }
   for (int i = 0; i < nx; ++i) pr.H(i, i) += 1e-8;
 
-  // ZMP support constraints. Single support: the ZMP box of the foot, in the foot's frame. Double support: a
-  // rectangle aligned with the segment between the two feet (their reference positions), centred on the
-  // segment's midpoint, half as long as the segment plus the feet's box extent along it, and as wide as the
-  // feet's box across it: the convex hull of the two ZMP boxes for aligned feet, a close inner fit otherwise.
+  // ZMP support constraints, kRowsPerSample rows per sample. Single support: the ZMP box of the foot in the
+  // foot's frame (rows 0 and 2). Double support: the convex hull of the two feet's boxes, which for feet of
+  // one heading is the box swept along the segment between them (a hexagon): along each box axis the ZMP stays
+  // within the extent of the foot ahead (upper bound, rows 0 and 2) and of the foot behind (lower bound, rows 1
+  // and 3), ordered by their reference positions; across the segment it stays within the box's half-extent in
+  // that direction (row 4). Feet of different headings use their mean heading (an inner fit for small turns).
   pr.C.setZero();
+  pr.l.head(kRowsPerSample * N).setConstant(-kInf);
+  pr.u.head(kRowsPerSample * N).setConstant(kInf);
   size_t jv = 0;
   for (int k = 0; k < N; ++k) {
     const double t = (k + 0.5) * dt_;
     while (jv + 1 < in.support.size() && t >= in.support[jv].t1) ++jv;
-    (void)t;
     const SupportInterval sup = in.support.empty() ? SupportInterval{0, 1e9, 0, -1} : in.support[jv];
-    Eigen::Vector2d u(std::cos(yaw[k]), std::sin(yaw[k]));
-    double half_u = p_.zmp_half_length, half_n = p_.zmp_half_width;
-    Affine centre{Eigen::VectorXd::Zero(nx), Eigen::VectorXd::Zero(nx), Eigen::Vector2d::Zero()};
-    if (sup.next < 0) {
-      foot(sup.foot, 1.0, centre);
-    } else {
-      foot(sup.foot, 0.5, centre);
-      foot(sup.next, 0.5, centre);
-      const Eigen::Vector2d a = in.steps[static_cast<size_t>(std::clamp(sup.foot, 0, last))].pos;
-      const Eigen::Vector2d b = in.steps[static_cast<size_t>(std::clamp(sup.next, 0, last))].pos;
-      const double len = (b - a).norm();
-      const Eigen::Vector2d fx_dir(std::cos(yaw[k]), std::sin(yaw[k])), fy_dir(-fx_dir.y(), fx_dir.x());
-      if (len > 1e-6) u = (b - a) / len;
-      const Eigen::Vector2d n(-u.y(), u.x());
-      // Support function of the foot's ZMP box in a direction d: hl |d.x_f| + hw |d.y_f|.
-      auto support = [&](const Eigen::Vector2d& d) {
-        return p_.zmp_half_length * std::abs(d.dot(fx_dir)) + p_.zmp_half_width * std::abs(d.dot(fy_dir));
-      };
-      half_u = 0.5 * len + support(u);
-      half_n = support(n);
-    }
-    const Eigen::Vector2d n(-u.y(), u.x());
-    for (int r = 0; r < 2; ++r) {
-      const Eigen::Vector2d d = r == 0 ? u : n;
-      const int i = 2 * k + r;
+    const Eigen::Vector2d ax_dir(std::cos(yaw[k]), std::sin(yaw[k])), ay_dir(-ax_dir.y(), ax_dir.x());
+    // Row i: lo <= d . (p_k - foot_j) <= hi, with foot_j affine in the decision variables.
+    auto set_row = [&](int i, const Eigen::Vector2d& d, int j, double scale_b, int j2, double lo, double hi) {
+      Affine centre{Eigen::VectorXd::Zero(nx), Eigen::VectorXd::Zero(nx), Eigen::Vector2d::Zero()};
+      foot(j, 1.0 - scale_b, centre);
+      if (scale_b != 0.0) foot(j2, scale_b, centre);
       pr.C.row(i) = -(d.x() * centre.ax + d.y() * centre.ay).transpose();
       pr.C(i, px(k)) += d.x();
       pr.C(i, py(k)) += d.y();
-      const double half = r == 0 ? half_u : half_n;
       const double off = d.dot(centre.c);
-      pr.l[i] = off - half;
-      pr.u[i] = off + half;
+      pr.l[i] = off + lo;
+      pr.u[i] = off + hi;
+    };
+    const int r0 = kRowsPerSample * k;
+    if (sup.next < 0) {
+      set_row(r0 + 0, ax_dir, sup.foot, 0.0, 0, -p_.zmp_half_length, p_.zmp_half_length);
+      set_row(r0 + 2, ay_dir, sup.foot, 0.0, 0, -p_.zmp_half_width, p_.zmp_half_width);
+      continue;
+    }
+    const Eigen::Vector2d a = in.steps[static_cast<size_t>(std::clamp(sup.foot, 0, last))].pos;
+    const Eigen::Vector2d b = in.steps[static_cast<size_t>(std::clamp(sup.next, 0, last))].pos;
+    for (int axis = 0; axis < 2; ++axis) {
+      const Eigen::Vector2d& d = axis == 0 ? ax_dir : ay_dir;
+      const double h = axis == 0 ? p_.zmp_half_length : p_.zmp_half_width;
+      const bool b_ahead = d.dot(b - a) >= 0.0;
+      set_row(r0 + 2 * axis, d, b_ahead ? sup.next : sup.foot, 0.0, 0, -kInf, h);
+      set_row(r0 + 2 * axis + 1, d, b_ahead ? sup.foot : sup.next, 0.0, 0, -h, kInf);
+    }
+    const double len = (b - a).norm();
+    if (len > 1e-6) {
+      const Eigen::Vector2d n(-(b - a).y() / len, (b - a).x() / len);
+      const double half = p_.zmp_half_length * std::abs(n.dot(ax_dir)) + p_.zmp_half_width * std::abs(n.dot(ay_dir));
+      set_row(r0 + 4, n, sup.foot, 0.5, sup.next, -half, half);
     }
   }
   // Reach of each step from the previous one, in the previous step's frame.
@@ -215,7 +220,7 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
     const double c = std::cos(prev.yaw), s = std::sin(prev.yaw), sg = side_sign(in.steps[j].side);
     for (int r = 0; r < 2; ++r) {
       const double ux = r == 0 ? c : -s, uy = r == 0 ? s : c;
-      const int i = 2 * N + 2 * (j - 1) + r;
+      const int i = kRowsPerSample * N + 2 * (j - 1) + r;
       pr.C(i, fx(j)) = ux;
       pr.C(i, fy(j)) = uy;
       double off = 0.0;

@@ -139,6 +139,41 @@ TEST(LipmMpc, ForwardPushMovesTheNextStepForward) {
   EXPECT_LE(std::abs(pushed.zmp.x() - 0.0), p.zmp_half_length + 1e-6);
 }
 
+TEST(LipmMpc, DoubleSupportZmpStaysInTheHullOfDiagonalFeet) {
+  // Feet one step apart diagonally: a rectangle spanning the segment would reach well outside the two soles.
+  // Whatever the CoM does, the ZMP must stay in the convex hull of the two ZMP boxes.
+  const GaitParams p = params();
+  LipmMpc mpc(p);
+  const Footstep a = step(kRight, 0.0, -0.1), b = step(kLeft, 0.3, 0.1);
+  auto in_hull = [&](const Eigen::Vector2d& z) {
+    std::vector<Eigen::Vector2d> pts;
+    for (const Footstep& f : {a, b})
+      for (double sx : {-1.0, 1.0})
+        for (double sy : {-1.0, 1.0}) pts.push_back(f.pos + Eigen::Vector2d(sx * p.zmp_half_length, sy * p.zmp_half_width));
+    // Inside the hull iff on the inner side of every edge direction given by the hull's supporting lines:
+    // check with the support function over many directions.
+    for (int k = 0; k < 360; ++k) {
+      const Eigen::Vector2d d(std::cos(k * M_PI / 180), std::sin(k * M_PI / 180));
+      double h = -1e9;
+      for (const auto& q : pts) h = std::max(h, d.dot(q));
+      if (d.dot(z) > h + 1e-6) return false;
+    }
+    return true;
+  };
+  for (const Eigen::Vector2d& vel : {Eigen::Vector2d(0, -3), Eigen::Vector2d(0, 3), Eigen::Vector2d(3, -3),
+                                    Eigen::Vector2d(-3, 3), Eigen::Vector2d(3, 3), Eigen::Vector2d(-3, -3)}) {
+    LipmMpc::Input in;
+    in.steps = {a, b, step(kRight, 0.6, -0.1)};
+    in.step_fixed = {true, true};
+    in.support = {{0.0, 10.0, 0, 1, 0.5, 0.5}};
+    in.com = {0.15, 0.0};
+    in.com_vel = vel;
+    const auto& out = mpc.solve(in);
+    ASSERT_TRUE(out.ok);
+    EXPECT_TRUE(in_hull(out.zmp)) << "com_vel " << vel.transpose() << ": zmp " << out.zmp.transpose();
+  }
+}
+
 namespace {
 
 /// Walks an ideal linear inverted pendulum with the MPC in the loop (100 Hz, exact pendulum between solves,
@@ -199,7 +234,7 @@ Eigen::Vector2d walk_ideal_pendulum(const GaitParams& p, const Eigen::Vector3d& 
 
 TEST(LipmMpc, IdealPendulumWalksAtTheCommandedVelocity) {
   const GaitParams p = params();
-  for (const Eigen::Vector3d cmd : {Eigen::Vector3d(0.3, 0, 0), Eigen::Vector3d(0.5, 0, 0), Eigen::Vector3d(-0.3, 0, 0),
+  for (const Eigen::Vector3d& cmd : {Eigen::Vector3d(0.3, 0, 0), Eigen::Vector3d(0.5, 0, 0), Eigen::Vector3d(-0.3, 0, 0),
                                     Eigen::Vector3d(0, 0.15, 0)}) {
     SCOPED_TRACE(cmd.transpose());
     const Eigen::Vector2d v = walk_ideal_pendulum(p, cmd, 12.0);
@@ -213,7 +248,7 @@ TEST(LipmMpc, IdealPendulumAbsorbsSagittalPushesByStepping) {
   // A push of 0.3 m/s forward or backward while walking at 0.3 m/s: the velocity over the last half of the run is
   // back at the command (a diverging pendulum would run away) and the ZMP never left its box. Lateral pushes are
   // not absorbed yet by the pendulum alone (the swing foot may not cross the stance foot).
-  for (const Eigen::Vector2d push : {Eigen::Vector2d(0.3, 0), Eigen::Vector2d(-0.3, 0)}) {
+  for (const Eigen::Vector2d& push : {Eigen::Vector2d(0.3, 0), Eigen::Vector2d(-0.3, 0)}) {
     SCOPED_TRACE(push.transpose());
     double margin = 0;
     const Eigen::Vector2d v = walk_ideal_pendulum(p, {0.3, 0, 0}, 12.0, push, 2.0, &margin);

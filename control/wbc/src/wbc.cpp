@@ -163,7 +163,7 @@ struct WholeBodyController::Impl {
   Vec6 drift_sole_local[2], drift_sole_lwa[2];
   Eigen::Vector3d drift_torso, drift_hand[2];
   Eigen::Matrix<double, 3, Eigen::Dynamic> J_hand[2];
-  Eigen::Matrix3Xd Jcom;
+  Eigen::Matrix3Xd Jcom, Jang;
   Eigen::Vector3d drift_com;
   Eigen::VectorXd zero_a;
   Eigen::VectorXd q_des, v_des;          ///< integrated joint references (n_joint)
@@ -247,6 +247,7 @@ WholeBodyController::WholeBodyController(const model::Model& model, const model:
   s.J_tmp.setZero(6, s.nv);
   s.J_torso.setZero(6, s.nv);
   s.Jcom.setZero(3, s.nv);
+  s.Jang.setZero(3, s.nv);
   s.zero_a = Eigen::VectorXd::Zero(s.nv);
   s.q_des = Eigen::VectorXd::Zero(s.n_joint);
   s.v_des = Eigen::VectorXd::Zero(s.n_joint);
@@ -343,7 +344,14 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
   s.Jcom = dynamics::jacobian_center_of_mass(s.dm, s.data, q);
   const Eigen::Vector3d com = s.data.com;
   const Eigen::Vector3d vcom = s.Jcom * v;
-  s.drift_com = dynamics::compute_centroidal_momentum_time_variation(s.dm, s.data, q, v, s.zero_a).linear / s.data.mass;
+  const dynamics::Force dhg_bias = dynamics::compute_centroidal_momentum_time_variation(s.dm, s.data, q, v, s.zero_a);
+  s.drift_com = dhg_bias.linear / s.data.mass;
+  Eigen::Vector3d L = Eigen::Vector3d::Zero();
+  if (P.w_ang_mom > 0) {
+    const auto& Ag = dynamics::ccrba(s.dm, s.data, q, v);
+    s.Jang = Ag.bottomRows<3>();
+    L = s.data.hg.angular;
+  }
   const Eigen::MatrixXd& M = dynamics::crba(s.dm, s.data, q);
   const Eigen::VectorXd& h = dynamics::nonlinear_effects(s.dm, s.data, q, v);
 
@@ -360,6 +368,11 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
   {
     const Eigen::Vector3d a_des = tg.com_acc + P.kp_com * (tg.com - com) + P.kd_com * (tg.com_vel - vcom);
     add_task(s.Jcom, a_des - s.drift_com, P.w_com);
+  }
+  if (P.w_ang_mom > 0) {
+    // Centroidal angular momentum damped toward zero: dL/dt = -kd_ang_mom L (the LIPM's assumption).
+    const Eigen::Vector3d dL_des = -P.kd_ang_mom * L;
+    add_task(s.Jang, dL_des - dhg_bias.angular, P.w_ang_mom);
   }
   {
     const Eigen::Vector3d e = orientation_error(tg.torso.toRotationMatrix(), X_torso.R);
@@ -516,7 +529,9 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
     const Eigen::VectorXd& x = s.solver.solution().x;
     o.a = x.head(nv);
     for (int i = 0; i < 2; ++i) o.wrench[i] = x.segment<6>(nv + 6 * i);
+    o.com_acc = s.Jcom * o.a + s.drift_com;
   } else {
+    o.com_acc.setZero();
     s.solver.clear_active_set();
     o.a.setZero();
     for (int i = 0; i < 2; ++i) o.wrench[i].setZero();
