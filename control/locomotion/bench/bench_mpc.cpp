@@ -1,15 +1,26 @@
-// LIPM MPC solve (N = 20 samples of 50 ms, 2 adaptable footsteps, 44 variables) while walking at 0.4 m/s, for the
-// built-in robot's gait parameters, at states along a walking cycle.
+// LIPM MPC solve (N = 20 samples of 50 ms, 2 adaptable footsteps, 44 variables, 104 two-sided rows) while walking
+// at 0.4 m/s, at states along a walking cycle, with the gait parameters of the built-in robot and of G1 (skipped
+// when ../shared is absent).
 #include "control/locomotion/locomotion.hpp"
 #include "model/model.hpp"
 #include "model/profile.hpp"
 
 #include <benchmark/benchmark.h>
 
+#include <filesystem>
+#include <string>
+
 namespace {
 
-void BM_LipmMpcSolve(benchmark::State& state) {
-  const auto robot = oh::model::load(oh::model::builtin_robot_path());
+void BM_LipmMpcSolve(benchmark::State& state, const std::string& name) {
+  std::filesystem::path path;
+  try {
+    path = name == "builtin" ? oh::model::builtin_robot_path() : oh::model::resolve_robot(name);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  const auto robot = oh::model::load(path);
   const auto profile = oh::model::profile_for(robot.model);
   const auto gait = oh::control::GaitParams::from_profile(robot.model, profile);
   oh::control::FootstepPlanner planner(gait);
@@ -34,7 +45,10 @@ void BM_LipmMpcSolve(benchmark::State& state) {
   }
 }
 
-BENCHMARK(BM_LipmMpcSolve)->Unit(benchmark::kMicrosecond)->Repetitions(5)->ReportAggregatesOnly(true);
+BENCHMARK_CAPTURE(BM_LipmMpcSolve, builtin, std::string("builtin"))
+    ->Unit(benchmark::kMicrosecond)->Repetitions(5)->ReportAggregatesOnly(true);
+BENCHMARK_CAPTURE(BM_LipmMpcSolve, g1, std::string("g1"))
+    ->Unit(benchmark::kMicrosecond)->Repetitions(5)->ReportAggregatesOnly(true);
 
 }  // namespace
 
