@@ -17,6 +17,7 @@
 #include <Eigen/Geometry>
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -73,6 +74,11 @@ struct Profile {
   double leg_length = 0.0;  ///< hip joint centre to sole, vertical, at nominal, mean of both legs [m]
   double com_height = 0.0;  ///< whole-robot centre of mass above the soles at nominal [m]
 
+  /// Walking parameter overrides from the YAML key `walking:` (name: number). The names are those of
+  /// control::GaitParams (com_height, t_single, ...) and of the walking controller (w_com, mpc_w_step, ...);
+  /// the walking controller rejects unknown names. Empty: everything derived from the model.
+  std::map<std::string, double> walking;
+
   std::vector<std::string> overrides_applied;  ///< one line per overridden item: "key = value (file)"
 };
 
@@ -114,6 +120,7 @@ Profile detect_profile(const Model& model);
 ///   waist_joints / head_joints / left_hand_joints / right_hand_joints: [<joint>, ...]
 ///   nominal_keyframe: <keyframe name>
 ///   nominal_q: {<joint>: <value>, ...}   (a free or ball joint takes a list of 7 or 4 numbers)
+///   walking: {<parameter>: <number>, ...}   (see Profile::walking)
 /// A new foot body without sole data gets its sole recomputed from geometry, and a new foot or hand body
 /// without a joint list gets its limb's joints from the tree path. leg_joints, arm_joints, leg_length and
 /// com_height are always recomputed. Throws ModelError naming the file and key for an unreadable file,

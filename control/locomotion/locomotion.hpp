@@ -24,6 +24,7 @@
 #include <Eigen/Core>
 
 #include <array>
+#include <string>
 #include <vector>
 
 namespace oh::control {
@@ -55,8 +56,14 @@ struct GaitParams {
   double gravity = 9.81;
 
   /// Derives every field from the model and profile: com_height from the nominal CoM, times from the pendulum
-  /// time constant sqrt(z/g), reach from the leg length, the ZMP box from the sole rectangle.
+  /// time constant sqrt(z/g), reach from the leg length, the ZMP box from the sole rectangle. Entries of
+  /// Profile::walking named like a field (see override_keys()) replace the derived value, and fields derived
+  /// from it (min_width from nominal_width, the command limits from the reach and timing) follow unless they
+  /// are overridden too. Other entries are left for the walking controller. Throws std::invalid_argument for
+  /// an override that is not positive (or a width/reach/limit that is negative).
   static GaitParams from_profile(const model::Model& model, const model::Profile& profile);
+  /// The names of the fields Profile::walking may override.
+  static const std::vector<std::string>& override_keys();
   double omega() const;       ///< sqrt(g / com_height) [1/s]
   double t_step() const { return t_single + t_double; }
 };

@@ -555,7 +555,17 @@ class Overrides {
     check_keys(root, "", {"base_body", "pelvis_body", "torso_body", "head_body", "left_foot", "right_foot",
                           "left_leg", "right_leg", "left_arm", "right_arm", "left_hand_frame", "right_hand_frame",
                           "waist_joints", "head_joints", "left_hand_joints", "right_hand_joints",
-                          "nominal_keyframe", "nominal_q"});
+                          "nominal_keyframe", "nominal_q", "walking"});
+    if (const auto n = root["walking"]) {
+      if (!n.IsMap()) throw error("walking", "expected a mapping parameter: number");
+      for (const auto& kv : n) {
+        const std::string key = kv.first.as<std::string>();
+        const double v = number(kv.second, "walking." + key);
+        if (!std::isfinite(v)) throw error("walking." + key, "expected a finite number");
+        p_.walking[key] = v;
+        note("walking." + key, fmt::format("{}", v));
+      }
+    }
     // Nominal configuration first: everything geometric is evaluated there.
     if (const auto n = root["nominal_keyframe"]) {
       const std::string name = scalar(n, "nominal_keyframe");

@@ -3,6 +3,10 @@
 #include "runtime/src/common.hpp"
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +27,33 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
   trace_ = std::getenv("OH_WALK_TRACE") != nullptr;
   // Walking leans on the CoM following the MPC's pendulum: its acceleration must win over posture and torso.
   wbc_.params().w_com = 1000.0;
+  apply_overrides();
+}
+
+void WalkController::apply_overrides() {
+  control::WbcParams& w = wbc_.params();
+  const std::vector<std::pair<const char*, double*>> table = {
+      {"w_com", &w.w_com},           {"w_torso", &w.w_torso},         {"w_swing", &w.w_swing},
+      {"w_posture", &w.w_posture},   {"w_ang_mom", &w.w_ang_mom},     {"kd_ang_mom", &w.kd_ang_mom},
+      {"kp_com", &w.kp_com},         {"kd_com", &w.kd_com},           {"kp_torso", &w.kp_torso},
+      {"kd_torso", &w.kd_torso},     {"kp_swing", &w.kp_swing},       {"kd_swing", &w.kd_swing},
+      {"joint_omega", &w.joint_omega}, {"cop_scale", &w.cop_scale},   {"mu", &w.mu},
+      {"mpc_w_zmp", &mpc_.w_zmp},    {"mpc_w_step", &mpc_.w_step},    {"mpc_w_dcm", &mpc_.w_dcm},
+      {"mpc_w_jerk", &mpc_.w_jerk},  {"leg_posture_scale", &leg_posture_scale_},
+      {"arm_posture_scale", &arm_posture_scale_}, {"touchdown_clearance", &touchdown_clearance_}};
+  const auto& gait_keys = control::GaitParams::override_keys();
+  for (const auto& [key, value] : profile_.walking) {
+    if (std::find(gait_keys.begin(), gait_keys.end(), key) != gait_keys.end()) continue;  // GaitParams took it
+    const auto it = std::find_if(table.begin(), table.end(), [&](const auto& e) { return key == e.first; });
+    if (it == table.end()) {
+      std::string allowed;
+      for (const auto& k : gait_keys) allowed += k + ", ";
+      for (const auto& e : table) allowed += std::string(e.first) + (&e == &table.back() ? "" : ", ");
+      throw std::invalid_argument("profile walking." + key + ": unknown parameter (allowed: " + allowed + ")");
+    }
+    if (!(value >= 0)) throw std::invalid_argument("profile walking." + key + ": expected a non-negative number");
+    *it->second = value;
+  }
 }
 
 control::Footstep WalkController::measured_step(const Eigen::VectorXd& q, int side) {
@@ -47,6 +78,9 @@ void WalkController::reset(const RobotState& state, const Estimate& est) {
   com_z_offset_ = c.z() - 0.5 * (stance_.z + prev_.z) - gait_.com_height;
   zmp_ = c.head<2>();
   targets_.q_posture = profile_.q_nominal;
+  targets_.posture_scale = Eigen::VectorXd::Ones(model_.nv);
+  for (int j : profile_.leg_joints) targets_.posture_scale[model_.joints[j].v_index] = leg_posture_scale_;
+  for (int j : profile_.arm_joints) targets_.posture_scale[model_.joints[j].v_index] = arm_posture_scale_;
   targets_.contact = {true, true};
   targets_.foot_vel = {Eigen::Matrix<double, 6, 1>::Zero(), Eigen::Matrix<double, 6, 1>::Zero()};
   for (int i = 0; i < 2; ++i) targets_.foot[i] = wbc_.sole_pose(est.q, i);
@@ -127,14 +161,15 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     const int sw = swing_.lift.side;
     // Early touchdown needs a clear load; near the planned touchdown any firm contact counts (the swing task
     // holds the foot at the ground and would otherwise keep it from taking load).
-    // From the planned time on, a foot whose lowest corner is within 3 mm of the stance height counts as landed:
+    // From the planned time on, a foot whose lowest corner is within touchdown_clearance_ of the stance height
+    // counts as landed:
     // the contact constraint then presses it down (a foot held by the swing task can hover at the ground, or
     // rest on one edge, without taking load).
     double clearance = 1e9;  // lowest corner of the swing foot's support polygon above the stance height
     for (const Eigen::Vector3d& p : wbc_.support_polygon(est.q, sw)) clearance = std::min(clearance, p.z() - stance_.z);
     const bool touched = (phase_t_ > 0.5 * gait_.t_single && fz[sw] > 0.15 * weight_) ||
                          (phase_t_ > 0.8 * gait_.t_single && fz[sw] > 0.03 * weight_) ||
-                         (phase_t_ >= gait_.t_single && clearance < 0.003);
+                         (phase_t_ >= gait_.t_single && clearance < touchdown_clearance_);
     const bool overdue = phase_t_ > gait_.t_single + 0.2;
     if (touched || overdue) {
       prev_ = stance_;

@@ -17,7 +17,8 @@ using CommandFn = std::function<Eigen::Vector3d(double)>;
 
 /// Walks on the command: stands while the command is zero, starts with a weight shift, steps with touchdown
 /// detection (early touchdown on contact force, late touchdown by lowering the swing foot), and stops with the
-/// feet side by side. The MPC runs at 100 Hz; the WBC at the control rate.
+/// feet side by side. The MPC runs at 100 Hz; the WBC at the control rate. Gait, MPC and WBC parameters can be
+/// overridden with the profile YAML key `walking:` (GaitParams::override_keys() and apply_overrides()).
 class WalkController : public Controller {
  public:
   WalkController(const model::Model& model, const model::Profile& profile, double dt, CommandFn command);
@@ -35,6 +36,9 @@ class WalkController : public Controller {
   control::Footstep measured_step(const Eigen::VectorXd& q, int side);
   /// The first weight shift from standing takes one step period.
   double start_duration() const { return gait_.t_step(); }
+  /// Applies Profile::walking entries that are not GaitParams fields to the WBC and MPC parameters; throws
+  /// std::invalid_argument for an unknown name or a negative value.
+  void apply_overrides();
   void run_mpc(double t, const Eigen::Vector2d& c, const Eigen::Vector2d& cd, const Eigen::Vector3d& cmd);
 
   const model::Model& model_;
@@ -59,6 +63,8 @@ class WalkController : public Controller {
   int steps_taken_ = 0, mpc_failures_ = 0, qp_failures_ = 0;
   std::vector<double> mpc_us_;
   bool trace_ = false;  ///< OH_WALK_TRACE set: print the gait state every 20 ms on stderr
+  double leg_posture_scale_ = 1.0, arm_posture_scale_ = 1.0;  ///< posture weight multipliers while walking
+  double touchdown_clearance_ = 0.003;  ///< [m] a swing foot this close at the planned time has landed
 };
 
 }  // namespace oh::runtime

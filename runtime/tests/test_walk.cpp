@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 namespace {
@@ -87,4 +88,31 @@ TEST(WalkShared, G1StepsInPlaceFor10s) {
   EXPECT_GE(r["steps_taken"].get<int>(), 16);
   EXPECT_LT(r["max_tilt_rad"].get<double>(), 0.15);
   EXPECT_LT(r["distance_m"].get<double>(), 0.3);
+}
+
+TEST(WalkBuiltin, ProfileYamlOverridesGaitAndControllerParameters) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "oh_walk_profile_test";
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& text) {
+    const auto path = dir / name;
+    std::ofstream(path) << text;
+    return path.string();
+  };
+  oh::runtime::RunOptions o;
+  o.robot = "builtin";
+  o.task = "walk";
+  o.cmd = "0.3,0,0";
+  o.duration = 3.0;
+  o.profile = write("ok.yaml", "walking:\n  t_single: 0.45\n  step_height: 0.05\n  mpc_w_step: 4\n  w_com: 900\n");
+  const auto r = oh::runtime::run(o);
+  EXPECT_FALSE(r["fell"].get<bool>());
+  EXPECT_DOUBLE_EQ(r["task_metrics"]["gait"]["t_single_s"].get<double>(), 0.45);
+  EXPECT_DOUBLE_EQ(r["task_metrics"]["gait"]["step_height_m"].get<double>(), 0.05);
+  o.profile = write("unknown.yaml", "walking:\n  w_bogus: 1\n");
+  EXPECT_THROW(oh::runtime::run(o), std::invalid_argument);
+  o.profile = write("negative.yaml", "walking:\n  t_single: -0.4\n");
+  EXPECT_THROW(oh::runtime::run(o), std::invalid_argument);
+  o.profile = write("nan.yaml", "walking:\n  w_com: .nan\n");
+  EXPECT_ANY_THROW(oh::runtime::run(o));
+  std::filesystem::remove_all(dir);
 }

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace oh::control {
 namespace {
@@ -18,18 +21,36 @@ double side_sign(int side) { return side == kLeft ? 1.0 : -1.0; }
 
 }  // namespace
 
+const std::vector<std::string>& GaitParams::override_keys() {
+  static const std::vector<std::string> keys = {
+      "com_height",  "t_single",        "t_double",       "step_height", "nominal_width", "min_width",
+      "max_step_x",  "max_step_y",      "max_step_yaw",   "zmp_half_length", "zmp_half_width", "max_vx",
+      "max_vy",      "max_wz"};
+  return keys;
+}
+
 GaitParams GaitParams::from_profile(const model::Model& model, const model::Profile& profile) {
   GaitParams p;
+  const auto& ov = profile.walking;
+  // Overridden value of `key` (validated), or `derived`.
+  auto value = [&](const char* key, double derived) {
+    const auto it = ov.find(key);
+    if (it == ov.end()) return derived;
+    if (!(it->second > 0) || !std::isfinite(it->second))
+      throw std::invalid_argument(std::string("profile walking.") + key + ": expected a positive number");
+    return it->second;
+  };
   p.gravity = model.gravity.norm() > 0 ? model.gravity.norm() : 9.81;
-  p.com_height = profile.com_height > 0.2 ? profile.com_height : 0.8;
+  p.com_height = value("com_height", profile.com_height > 0.2 ? profile.com_height : 0.8);
   const double leg = profile.leg_length > 0.2 ? profile.leg_length : 0.8;
   // Step timing from the pendulum time constant: about 0.4 s single support for a 0.9 m CoM height.
   const double tc = std::sqrt(p.com_height / p.gravity);
-  p.t_single = 1.3 * tc;
-  p.t_double = 0.3 * tc;
-  p.step_height = 0.09 * leg;
-  p.max_step_x = 0.4 * leg;
-  p.max_step_y = 0.2 * leg;
+  p.t_single = value("t_single", 1.3 * tc);
+  p.t_double = value("t_double", 0.3 * tc);
+  p.step_height = value("step_height", 0.09 * leg);
+  p.max_step_x = value("max_step_x", 0.4 * leg);
+  p.max_step_y = value("max_step_y", 0.2 * leg);
+  p.max_step_yaw = value("max_step_yaw", p.max_step_yaw);
   // Sole centres at nominal: their lateral distance in the base heading frame.
   const auto poses = model::body_poses(model, profile.q_nominal);
   const Eigen::Vector3d l = poses[profile.left_foot.body] * profile.left_foot.sole_center;
@@ -39,14 +60,14 @@ GaitParams GaitParams::from_profile(const model::Model& model, const model::Prof
   const Eigen::Vector2d d = rot(yaw).transpose() * (l - r).head<2>();
   const double foot_w = std::max(profile.left_foot.width, profile.right_foot.width);
   const double foot_l = std::max(profile.left_foot.length, profile.right_foot.length);
-  p.nominal_width = std::max(std::abs(d.y()), 1.5 * foot_w);
-  p.min_width = std::max(0.6 * p.nominal_width, foot_w + 0.04);
-  p.zmp_half_length = 0.35 * foot_l;
-  p.zmp_half_width = 0.3 * foot_w;
-  p.max_vx = 0.8 * p.max_step_x / p.t_step();
+  p.nominal_width = value("nominal_width", std::max(std::abs(d.y()), 1.5 * foot_w));
+  p.min_width = value("min_width", std::max(0.6 * p.nominal_width, foot_w + 0.04));
+  p.zmp_half_length = value("zmp_half_length", 0.35 * foot_l);
+  p.zmp_half_width = value("zmp_half_width", 0.3 * foot_w);
+  p.max_vx = value("max_vx", 0.8 * p.max_step_x / p.t_step());
   // Lateral: the stance opens to at most nominal + max_step_y and closes to min_width (see FootstepPlanner::plan).
-  p.max_vy = 0.8 * (p.nominal_width + p.max_step_y - p.min_width) / (2.0 * p.t_step());
-  p.max_wz = 0.8 * p.max_step_yaw / p.t_step();
+  p.max_vy = value("max_vy", 0.8 * std::max(p.nominal_width + p.max_step_y - p.min_width, 0.0) / (2.0 * p.t_step()));
+  p.max_wz = value("max_wz", 0.8 * p.max_step_yaw / p.t_step());
   return p;
 }
 
