@@ -51,7 +51,10 @@ struct GaitParams {
   double max_step_x = 0.3;     ///< longitudinal reach of a step from the stance foot
   double max_step_y = 0.15;    ///< lateral reach beyond nominal_width
   double max_step_yaw = 0.35;  ///< turn per step
-  double zmp_half_length = 0.08, zmp_half_width = 0.03;  ///< ZMP box around the sole centre (shrunk sole)
+  double zmp_half_length = 0.08, zmp_half_width = 0.03;  ///< ZMP box around its centre (shrunk sole)
+  /// Centre of the ZMP box relative to the sole centre in the left sole's frame [m] (mirrored in y for the right
+  /// foot): nonzero for a sole whose support polygon is not a centred rectangle (e.g. a heel point and a toe bar).
+  Eigen::Vector2d zmp_center = Eigen::Vector2d::Zero();
   double max_vx = 0.6, max_vy = 0.3, max_wz = 0.8;       ///< command limits [m/s, rad/s]
   double gravity = 9.81;
 
@@ -66,6 +69,13 @@ struct GaitParams {
   static const std::vector<std::string>& override_keys();
   double omega() const;       ///< sqrt(g / com_height) [1/s]
   double t_step() const { return t_single + t_double; }
+  /// World xy of the centre of the ZMP box of a footstep.
+  Eigen::Vector2d zmp_box_center(const Footstep& f) const;
+  /// Fits the ZMP box to a foot's support polygon (sole frame of the left foot, counter-clockwise): the box of
+  /// largest area inside the polygon and within the default box's size (zmp_half_length, zmp_half_width), so a
+  /// rectangular sole keeps the default box; a sole whose polygon narrows (a heel point and a toe bar) gets a box
+  /// moved to where it is wide enough. No-op for fewer than 3 vertices.
+  void fit_zmp_box(const std::vector<Eigen::Vector2d>& polygon);
 };
 
 /// Turns a velocity command into footsteps within the kinematic limits: the body frame (midpoint of the feet)

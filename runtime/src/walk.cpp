@@ -28,6 +28,22 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
   // Walking leans on the CoM following the MPC's pendulum: its acceleration must win over posture and torso.
   wbc_.params().w_com = 1000.0;
   apply_overrides();
+  // The MPC's ZMP box inside the support polygon the WBC enforces (left sole frame, scaled like the WBC's).
+  {
+    const Eigen::VectorXd& q = profile_.q_nominal;
+    const Eigen::Isometry3d to_sole = wbc_.sole_pose(q, control::kLeft).inverse();
+    const Eigen::Vector3d ctr = to_sole * wbc_.support_center(q, control::kLeft);
+    std::vector<Eigen::Vector2d> poly;
+    for (const Eigen::Vector3d& v : wbc_.support_polygon(q, control::kLeft)) {
+      const Eigen::Vector3d p = to_sole * v;
+      poly.push_back(ctr.head<2>() + wbc_.params().cop_scale * (p - ctr).head<2>());
+    }
+    gait_.fit_zmp_box(poly);
+    planner_ = control::FootstepPlanner(gait_);
+    const double w[4] = {mpc_.w_zmp, mpc_.w_step, mpc_.w_dcm, mpc_.w_jerk};  // set by the overrides
+    mpc_ = control::LipmMpc(gait_);
+    mpc_.w_zmp = w[0], mpc_.w_step = w[1], mpc_.w_dcm = w[2], mpc_.w_jerk = w[3];
+  }
 }
 
 void WalkController::apply_overrides() {
@@ -75,6 +91,23 @@ void WalkController::reset(const RobotState& state, const Estimate& est) {
   const Eigen::Vector3d c = wbc_.com(est.q);
   const Eigen::Vector2d mid = 0.5 * (stance_.pos + prev_.pos);
   com_offset_ = c.head<2>() - mid;
+  {
+    // Walking starts by moving the ZMP behind the CoM: stand with the CoM where the double-support ZMP region
+    // (the feet's ZMP boxes) reaches at least half a box length behind and ahead of it.
+    const double yaw = stance_.yaw + 0.5 * wrap(prev_.yaw - stance_.yaw);
+    const Eigen::Rotation2Dd R(yaw);
+    Eigen::Vector2d d = R.inverse() * com_offset_;
+    const double zx = gait_.zmp_center.x(), h = 0.5 * gait_.zmp_half_length;
+    d.x() = std::clamp(d.x(), zx - h, zx + h);
+    const Eigen::Vector2d shift = R * d - com_offset_;
+    // Within the settling tolerance of the start (below) the CoM stays where it stands.
+    if (shift.norm() >= 0.25 * gait_.zmp_half_length) com_offset_ = R * d;
+    // The shift follows a minimum-jerk profile slow enough that its peak acceleration (5.77 D / T^2) needs the ZMP
+    // at most half a box length from the CoM; none when the CoM already stands there.
+    shift_from_ = c.head<2>();
+    const double a_max = gait_.omega() * gait_.omega() * h;
+    shift_T_ = shift.norm() >= 0.25 * gait_.zmp_half_length ? std::sqrt(5.77 * shift.norm() / a_max) : 0.0;
+  }
   com_z_offset_ = c.z() - 0.5 * (stance_.z + prev_.z) - gait_.com_height;
   zmp_ = c.head<2>();
   targets_.q_posture = profile_.q_nominal;
@@ -126,9 +159,17 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
   double fz[2] = {weight_, weight_};
   for (int i = 0; i < 2 && i < static_cast<int>(state.contact_wrenches.size()); ++i) fz[i] = state.contact_wrenches[i][2];
   phase_t_ += dt_;
+  // The CoM height moves from where the robot stood at the start to the gait's CoM height (the profile's nominal
+  // posture) at a tenth of the leg length per second.
+  const double dz_max = 0.1 * std::max(profile_.leg_length, 0.2) * dt_;
+  com_z_offset_ -= std::clamp(com_z_offset_, -dz_max, dz_max);
 
   // --- Gait state machine. ---
-  if (phase_ == Phase::kStand && moving_cmd) {
+  // Leaves standing once the CoM has settled at its standing target, height included (at once when it starts
+  // there).
+  const bool settled = t >= shift_T_ && (c.head<2>() - targets_.com.head<2>()).norm() < 0.25 * gait_.zmp_half_length &&
+                       cd.head<2>().norm() < 0.1 && std::abs(com_z_offset_) < 0.005;
+  if (phase_ == Phase::kStand && moving_cmd && settled) {
     const int swing = (cmd.y() > 0 || (cmd.y() == 0 && cmd.z() > 0)) ? control::kLeft : control::kRight;
     stance_ = measured_step(est.q, 1 - swing);
     prev_ = measured_step(est.q, swing);
@@ -136,6 +177,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     phase_ = Phase::kDouble;
     phase_t_ = 0.0;
     last_mpc_ = -1.0;
+    shift_T_ = 0.0;
   } else if (phase_ == Phase::kDouble) {
     const double dur = steps_taken_ == 0 ? start_duration() : gait_.t_double;
     if (phase_t_ >= dur) {
@@ -193,6 +235,16 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
                                    0.5 * (l.z + r.z) + gait_.com_height + com_z_offset_);
     targets_.com_vel.setZero();
     targets_.com_acc.setZero();
+    if (t < shift_T_) {  // the initial CoM shift (minimum jerk)
+      const double T = shift_T_, s = t / T;
+      const double mj = s * s * s * (10.0 - 15.0 * s + 6.0 * s * s);
+      const double dmj = 30.0 * s * s * (1.0 - s) * (1.0 - s) / T;
+      const double ddmj = 60.0 * s * (1.0 - s) * (1.0 - 2.0 * s) / (T * T);
+      const Eigen::Vector2d D = targets_.com.head<2>() - shift_from_;
+      targets_.com.head<2>() = shift_from_ + mj * D;
+      targets_.com_vel.head<2>() = dmj * D;
+      targets_.com_acc.head<2>() = ddmj * D;
+    }
     zmp_ = targets_.com.head<2>();
   } else {
     if (last_mpc_ < 0 || t - last_mpc_ >= 0.01 - 1e-9) run_mpc(t, c.head<2>(), cd.head<2>(), cmd);

@@ -73,6 +73,69 @@ GaitParams GaitParams::from_profile(const model::Model& model, const model::Prof
 
 double GaitParams::omega() const { return std::sqrt(gravity / com_height); }
 
+Eigen::Vector2d GaitParams::zmp_box_center(const Footstep& f) const {
+  return f.pos + rot(f.yaw) * Eigen::Vector2d(zmp_center.x(), side_sign(f.side) * zmp_center.y());
+}
+
+void GaitParams::fit_zmp_box(const std::vector<Eigen::Vector2d>& poly) {
+  const size_t n = poly.size();
+  if (n < 3) return;
+  // Inside test of a point against every (counter-clockwise) edge.
+  auto inside = [&](const Eigen::Vector2d& p) {
+    for (size_t k = 0; k < n; ++k) {
+      const Eigen::Vector2d& a = poly[k];
+      const Eigen::Vector2d& b = poly[(k + 1) % n];
+      if ((b - a).x() * (p - a).y() - (b - a).y() * (p - a).x() < -1e-12) return false;
+    }
+    return true;
+  };
+  const Eigen::Vector2d c0 = zmp_center;
+  if (inside(c0 + Eigen::Vector2d(-zmp_half_length, -zmp_half_width)) && inside(c0 + Eigen::Vector2d(zmp_half_length, -zmp_half_width)) &&
+      inside(c0 + Eigen::Vector2d(zmp_half_length, zmp_half_width)) && inside(c0 + Eigen::Vector2d(-zmp_half_length, zmp_half_width)))
+    return;  // the default box fits
+  double x_lo = poly[0].x(), x_hi = x_lo, y_lo = poly[0].y(), y_hi = y_lo;
+  for (const auto& v : poly) {
+    x_lo = std::min(x_lo, v.x()), x_hi = std::max(x_hi, v.x());
+    y_lo = std::min(y_lo, v.y()), y_hi = std::max(y_hi, v.y());
+  }
+  // Grid search over the box's x extent and y centre; its half-width is the largest (up to zmp_half_width)
+  // keeping all four corners inside.
+  constexpr int kGrid = 60;
+  double best = -1.0;
+  Eigen::Vector2d best_c = zmp_center;
+  double best_hl = zmp_half_length, best_hw = zmp_half_width;
+  for (int i = 0; i <= kGrid; ++i) {
+    const double xa = x_lo + (x_hi - x_lo) * i / kGrid;
+    for (int j = i + 1; j <= kGrid; ++j) {
+      const double xb = x_lo + (x_hi - x_lo) * j / kGrid;
+      if (0.5 * (xb - xa) > zmp_half_length + 1e-9) break;
+      for (int m = 0; m <= 16; ++m) {
+        const double yc = y_lo + (y_hi - y_lo) * m / 16;
+        double lo = 0.0, hi = zmp_half_width;  // bisection on the half-width
+        if (!inside({xa, yc}) || !inside({xb, yc})) continue;
+        for (int it = 0; it < 30; ++it) {
+          const double h = 0.5 * (lo + hi);
+          const bool ok = inside({xa, yc - h}) && inside({xa, yc + h}) && inside({xb, yc - h}) && inside({xb, yc + h});
+          (ok ? lo : hi) = h;
+        }
+        const double area = (xb - xa) * lo;
+        // Ties (a rectangle sole) go to the box nearest the sole centre.
+        const Eigen::Vector2d c(0.5 * (xa + xb), yc);
+        if (area > best * (1.0 + 1e-6) || (area > best * (1.0 - 1e-6) && c.norm() < best_c.norm())) {
+          best = area;
+          best_c = c;
+          best_hl = 0.5 * (xb - xa);
+          best_hw = lo;
+        }
+      }
+    }
+  }
+  if (best <= 0.0) return;
+  zmp_center = best_c;
+  zmp_half_length = best_hl;
+  zmp_half_width = best_hw;
+}
+
 Eigen::Vector3d FootstepPlanner::clamp_command(const Eigen::Vector3d& cmd) const {
   Eigen::Vector3d c;
   const double lim[3] = {p_.max_vx, p_.max_vy, p_.max_wz};

@@ -45,7 +45,7 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
   o.steps = in.steps;
   o.iterations = 0;
   if (in.steps.size() < static_cast<size_t>(m_ + 1) || !in.com.allFinite() || !in.com_vel.allFinite()) {
-    o.zmp = in.steps.empty() ? in.com : in.steps.front().pos;
+    o.zmp = in.steps.empty() ? in.com : p_.zmp_box_center(in.steps.front());
     return o;
   }
   const int N = n_, M = m_, nx = 2 * N + 2 * M;
@@ -63,8 +63,11 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
   const int last = static_cast<int>(in.steps.size()) - 1;
   auto foot = [&](int j, double scale, Affine& e) {
     const int jj = std::clamp(j, 0, last);
+    const Footstep& f = in.steps[static_cast<size_t>(jj)];
+    // The ZMP box centre: the footstep plus a constant offset in its frame.
+    e.c += scale * (p_.zmp_box_center(f) - f.pos);
     if (jj == 0 || jj > M) {
-      e.c += scale * in.steps[static_cast<size_t>(jj)].pos;
+      e.c += scale * f.pos;
     } else {
       e.ax[fx(jj)] += scale;
       e.ay[fy(jj)] += scale;
@@ -257,7 +260,7 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
   }
   o.iterations = solver_.solution().iterations;
   if (st != qp::QpStatus::kOptimal) {
-    o.zmp = in.steps.front().pos;
+    o.zmp = p_.zmp_box_center(in.steps.front());
     o.com_acc = w * w * (in.com - o.zmp);
     return o;
   }

@@ -257,3 +257,30 @@ TEST(LipmMpc, IdealPendulumAbsorbsSagittalPushesByStepping) {
     EXPECT_GE(margin, -1e-6);
   }
 }
+
+TEST(GaitParams, ZmpBoxFitsInsideTheSupportPolygon) {
+  // A rectangular sole keeps the default box; a heel point with a toe bar (a triangle) gets a box moved toward
+  // the toe, narrower, with every corner inside the triangle.
+  GaitParams p = params();
+  const GaitParams before = p;
+  p.fit_zmp_box({{-0.1, -0.05}, {0.1, -0.05}, {0.1, 0.05}, {-0.1, 0.05}});
+  EXPECT_EQ(p.zmp_center, before.zmp_center);
+  EXPECT_DOUBLE_EQ(p.zmp_half_length, before.zmp_half_length);
+  EXPECT_DOUBLE_EQ(p.zmp_half_width, before.zmp_half_width);
+  const std::vector<Eigen::Vector2d> tri = {{-0.09, 0.0}, {0.09, -0.03}, {0.09, 0.03}};
+  p.fit_zmp_box(tri);
+  EXPECT_GT(p.zmp_center.x(), 0.0);
+  EXPECT_GT(p.zmp_half_width, 0.0);
+  EXPECT_LE(p.zmp_half_length, before.zmp_half_length + 1e-12);
+  for (double sx : {-1.0, 1.0})
+    for (double sy : {-1.0, 1.0}) {
+      const Eigen::Vector2d c = p.zmp_center + Eigen::Vector2d(sx * p.zmp_half_length, sy * p.zmp_half_width);
+      for (size_t k = 0; k < tri.size(); ++k) {
+        const Eigen::Vector2d a = tri[k], b = tri[(k + 1) % tri.size()];
+        EXPECT_GE((b - a).x() * (c - a).y() - (b - a).y() * (c - a).x(), -1e-9) << "corner " << c.transpose();
+      }
+    }
+  Footstep right = step(kRight, 1.0, -0.1, 0.0);
+  EXPECT_NEAR(p.zmp_box_center(right).x(), 1.0 + p.zmp_center.x(), 1e-12);
+  EXPECT_NEAR(p.zmp_box_center(right).y(), -0.1 - p.zmp_center.y(), 1e-12);
+}
