@@ -19,7 +19,8 @@
 //               inside the foot's support polygon (the convex hull of its collision geometry at the sole,
 //               scaled by cop_scale; a rectangle in Caron et al., a triangle for a line-and-toe-bar foot) [ineq]
 //               f_z >= f_min;  joint position/velocity limits as acceleration bounds             [bounds]
-// Tasks t: centre of mass (3), centroidal angular momentum (3, optional), torso orientation (3), swing feet SE3 (6), hands (3 position, optionally 6),
+// Tasks t: centre of mass (3), centroidal angular momentum (3, optional), torso orientation (3), base (pelvis)
+// orientation (3, optional), swing feet SE3 (6), hands (3 position, optionally 6),
 // joint posture (actuated joints). Gains are in acceleration units (1/s^2, 1/s), so they hold for any robot
 // mass; the defaults are derived from the model (natural frequency of the inverted pendulum sqrt(g/z_com)).
 #pragma once
@@ -42,6 +43,7 @@ namespace oh::control {
 /// Task weights, gains and contact parameters. Every value has a model-derived default (see defaults()).
 struct WbcParams {
   double w_com = 10.0, w_torso = 1.0, w_swing = 10.0, w_hand = 10.0, w_posture = 0.05;
+  double w_pelvis = 0.0;        ///< base (pelvis) orientation task, gains kp_torso/kd_torso; 0 (or no target): off
   /// Centroidal angular momentum L (about the CoM, world axes) damped toward zero: || Ag_ang a + dAg_ang v +
   /// kd_ang_mom L ||^2 with weight w_ang_mom [units of (kg m^2/s^2)^-2]; 0 turns the task off.
   double w_ang_mom = 0.0, kd_ang_mom = 10.0;  ///< [-], [1/s]
@@ -70,6 +72,7 @@ struct WbcTargets {
   Eigen::Vector3d com = Eigen::Vector3d::Zero(), com_vel = Eigen::Vector3d::Zero(),
                   com_acc = Eigen::Vector3d::Zero();
   Eigen::Quaterniond torso = Eigen::Quaterniond::Identity();
+  std::optional<Eigen::Quaterniond> pelvis;                ///< base body orientation (world <- base); none: free
   std::array<bool, 2> contact{true, true};                 ///< left, right foot in contact
   std::array<Eigen::Isometry3d, 2> foot;                   ///< sole poses for swing feet (ignored in contact)
   std::array<Eigen::Matrix<double, 6, 1>, 2> foot_vel;     ///< [linear; angular] world, swing feet

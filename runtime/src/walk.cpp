@@ -27,6 +27,10 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
   trace_ = std::getenv("OH_WALK_TRACE") != nullptr;
   // Walking leans on the CoM following the MPC's pendulum: its acceleration must win over posture and torso.
   wbc_.params().w_com = 1000.0;
+  // The pelvis stays level under its heading: the legs then work from a steady root while the waist lets the
+  // torso move (without it the built-in robot's pelvis rocked by 0.2-0.3 rad each step). Without a waist the torso
+  // task already holds the pelvis.
+  wbc_.params().w_pelvis = profile.torso_body != profile.base_body ? 10.0 : 0.0;
   apply_overrides();
   // The MPC's ZMP box inside the support polygon the WBC enforces (left sole frame, scaled like the WBC's).
   {
@@ -50,7 +54,7 @@ void WalkController::apply_overrides() {
   control::WbcParams& w = wbc_.params();
   const std::vector<std::pair<const char*, double*>> table = {
       {"w_com", &w.w_com},           {"w_torso", &w.w_torso},         {"w_swing", &w.w_swing},
-      {"w_posture", &w.w_posture},   {"w_ang_mom", &w.w_ang_mom},     {"kd_ang_mom", &w.kd_ang_mom},
+      {"w_posture", &w.w_posture},   {"w_pelvis", &w.w_pelvis},       {"w_ang_mom", &w.w_ang_mom},     {"kd_ang_mom", &w.kd_ang_mom},
       {"kp_com", &w.kp_com},         {"kd_com", &w.kd_com},           {"kp_torso", &w.kp_torso},
       {"kd_torso", &w.kd_torso},     {"kp_swing", &w.kp_swing},       {"kd_swing", &w.kd_swing},
       {"joint_omega", &w.joint_omega}, {"cop_scale", &w.cop_scale},   {"mu", &w.mu},
@@ -122,6 +126,9 @@ void WalkController::reset(const RobotState& state, const Estimate& est) {
   const Eigen::Matrix3d Rt = wbc_.torso_orientation(q_upright).toRotationMatrix();
   torso_rel_ = Eigen::AngleAxisd(-yaw_of(Rt), Eigen::Vector3d::UnitZ()).toRotationMatrix() * Rt;
   targets_.torso = Eigen::Quaterniond(torso_rel_);
+  const Eigen::Matrix3d Rp =
+      Eigen::Quaterniond(q_upright[3], q_upright[4], q_upright[5], q_upright[6]).normalized().toRotationMatrix();
+  pelvis_rel_ = Eigen::AngleAxisd(-yaw_of(Rp), Eigen::Vector3d::UnitZ()).toRotationMatrix() * Rp;
 }
 
 void WalkController::run_mpc(double now, const Eigen::Vector2d& c, const Eigen::Vector2d& cd, const Eigen::Vector3d& cmd) {
@@ -272,7 +279,9 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
                                                   : stance_.yaw + 0.5 * wrap(prev_.yaw - stance_.yaw);
   // Built from the stored yaw-free nominal each tick: composing onto the previous target would let rounding
   // errors in the quaternion's norm grow until it is no longer finite.
-  targets_.torso = Eigen::Quaterniond(Eigen::AngleAxisd(heading, Eigen::Vector3d::UnitZ()).toRotationMatrix() * torso_rel_);
+  const Eigen::Matrix3d Rh = Eigen::AngleAxisd(heading, Eigen::Vector3d::UnitZ()).toRotationMatrix();
+  targets_.torso = Eigen::Quaterniond(Rh * torso_rel_);
+  targets_.pelvis = Eigen::Quaterniond(Rh * pelvis_rel_);
 
   const control::WbcOutput& o = wbc_.update(est.q, est.v, targets_);
   if (!o.ok) ++qp_failures_;

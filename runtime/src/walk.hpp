@@ -60,6 +60,7 @@ class WalkController : public Controller {
   Eigen::Vector2d shift_from_ = Eigen::Vector2d::Zero();  ///< CoM at reset: start of the initial shift
   double shift_T_ = 0.0;  ///< duration of the initial CoM shift onto the standing target [s] (0: none)
   Eigen::Vector2d feet_offset_ = Eigen::Vector2d::Zero();
+  Eigen::Matrix3d pelvis_rel_ = Eigen::Matrix3d::Identity();  ///< nominal base orientation with its yaw removed
   Eigen::Matrix3d torso_rel_ = Eigen::Matrix3d::Identity();  ///< nominal torso orientation with its yaw removed  ///< left sole relative to the right one, right sole frame
   double stand_blend_ = 0.5;
   int steps_taken_ = 0, mpc_failures_ = 0, qp_failures_ = 0;

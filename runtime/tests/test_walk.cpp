@@ -39,6 +39,23 @@ TEST(WalkBuiltin, ForwardHalfMetrePerSecondFor20s) {
   EXPECT_LT(r["mpc_solve_us"]["p50"].get<double>(), 2000.0);  // sanity, not a timing test
 }
 
+TEST(WalkBuiltin, BackwardAt03MetresPerSecondFor10s) {
+  const auto r = walk("-0.3,0,0", 10.0);
+  ASSERT_FALSE(r["fell"].get<bool>()) << r.dump(2);
+  EXPECT_LE(r["velocity_rmse"][0].get<double>(), 0.1);
+  EXPECT_LT(r["mean_base_velocity"][0].get<double>(), -0.2);
+}
+
+TEST(WalkBuiltin, SidewaysAt02MetresPerSecondFor10s) {
+  for (const char* cmd : {"0,0.2,0", "0,-0.2,0"}) {
+    const auto r = walk(cmd, 10.0);
+    ASSERT_FALSE(r["fell"].get<bool>()) << cmd << r.dump(2);
+    EXPECT_LE(r["velocity_rmse"][1].get<double>(), 0.08) << cmd;
+    EXPECT_GT(std::abs(r["mean_base_velocity"][1].get<double>()), 0.1) << cmd;
+    EXPECT_LT(std::abs(r["mean_base_velocity"][0].get<double>()), 0.05) << cmd;
+  }
+}
+
 TEST(WalkBuiltin, TurnsInPlaceAtHalfARadianPerSecond) {
   const auto r = walk("0,0,0.5", 10.0);
   ASSERT_FALSE(r["fell"].get<bool>()) << r.dump(2);

@@ -153,13 +153,13 @@ struct WholeBodyController::Impl {
   std::vector<int> joint_actuated;       ///< per output joint: 1 if it has an actuator
   Eigen::VectorXd tau_max;               ///< per dof, +inf when unknown
   std::array<int, 2> sole_frame{}, hand_frame{-1, -1};
-  int torso_frame = 0;
+  int torso_frame = 0, pelvis_frame = 0;
   std::array<std::vector<Eigen::Vector2d>, 2> support;  ///< support polygons, sole frame, counter-clockwise
   std::array<Eigen::Vector2d, 2> support_centroid;
   std::array<double, 2> torsion_radius{};
   double mass = 0;
 
-  Mat6X J_sole[2], J_tmp, J_torso;
+  Mat6X J_sole[2], J_tmp, J_torso, J_pelvis;
   Vec6 drift_sole_local[2], drift_sole_lwa[2];
   Eigen::Vector3d drift_torso, drift_hand[2];
   Eigen::Matrix<double, 3, Eigen::Dynamic> J_hand[2];
@@ -196,6 +196,7 @@ WholeBodyController::WholeBodyController(const model::Model& model, const model:
   s.sole_frame = {n_frames - 2, n_frames - 1};
   s.hand_frame = {profile.left_hand_frame, profile.right_hand_frame};
   s.torso_frame = s.dm.body_frame[profile.torso_body];
+  s.pelvis_frame = s.dm.body_frame[profile.base_body];
   s.mass = model.total_mass();
   s.tau_max = Eigen::VectorXd::Constant(s.nv, kInf);
   for (int d = 0; d < 6; ++d) s.unact_dofs.push_back(d);
@@ -246,6 +247,7 @@ WholeBodyController::WholeBodyController(const model::Model& model, const model:
   }
   s.J_tmp.setZero(6, s.nv);
   s.J_torso.setZero(6, s.nv);
+  s.J_pelvis.setZero(6, s.nv);
   s.Jcom.setZero(3, s.nv);
   s.Jang.setZero(3, s.nv);
   s.zero_a = Eigen::VectorXd::Zero(s.nv);
@@ -378,6 +380,18 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
     const Eigen::Vector3d e = orientation_error(tg.torso.toRotationMatrix(), X_torso.R);
     const Eigen::Vector3d a_des = P.kp_torso * e - P.kd_torso * v_torso.angular;
     add_task(s.J_torso.bottomRows<3>(), a_des - s.drift_torso, P.w_torso);
+  }
+  if (P.w_pelvis > 0 && tg.pelvis) {
+    // Base (pelvis) orientation: keeps the legs' root level while the waist lets the torso move.
+    const dynamics::SE3 X_pelvis = dynamics::frame_placement(s.dm, s.data, s.pelvis_frame);
+    dynamics::frame_jacobian(s.dm, s.data, s.pelvis_frame, ReferenceFrame::kLocalWorldAligned, s.J_pelvis);
+    const Eigen::Vector3d drift =
+        dynamics::frame_acceleration(s.dm, s.data, s.pelvis_frame, ReferenceFrame::kLocalWorldAligned).angular;
+    const Eigen::Vector3d w_pelvis =
+        dynamics::frame_velocity(s.dm, s.data, s.pelvis_frame, ReferenceFrame::kLocalWorldAligned).angular;
+    const Eigen::Vector3d e = orientation_error(tg.pelvis->toRotationMatrix(), X_pelvis.R);
+    const Eigen::Vector3d a_des = P.kp_torso * e - P.kd_torso * w_pelvis;
+    add_task(s.J_pelvis.bottomRows<3>(), a_des - drift, P.w_pelvis);
   }
   for (int i = 0; i < 2; ++i) {
     if (!tg.contact[i]) {
