@@ -211,12 +211,15 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     // Early touchdown needs a clear load; near the planned touchdown any firm contact counts (the swing task
     // holds the foot at the ground and would otherwise keep it from taking load).
     // From the planned time on, a foot whose lowest corner is within touchdown_clearance_ of the stance height
-    // counts as landed:
-    // the contact constraint then presses it down (a foot held by the swing task can hover at the ground, or
+    // counts as landed: the contact constraint then presses it down (a foot held by the swing task can hover at the ground, or
     // rest on one edge, without taking load).
     double clearance = 1e9;  // lowest corner of the swing foot's support polygon above the stance height
     for (const Eigen::Vector3d& p : wbc_.support_polygon(est.q, sw)) clearance = std::min(clearance, p.z() - stance_.z);
-    const bool touched = (phase_t_ > 0.5 * gait_.t_single && fz[sw] > 0.15 * weight_) ||
+    // An early contact counts only near the target: a swing foot scuffing the ground on its way is not a step.
+    const double foot_length = std::max(profile_.left_foot.length, profile_.right_foot.length);
+    const bool near_target =
+        (wbc_.sole_pose(est.q, sw).translation().head<2>() - swing_.land.pos).norm() < 0.5 * foot_length;
+    const bool touched = (phase_t_ > 0.5 * gait_.t_single && near_target && fz[sw] > 0.15 * weight_) ||
                          (phase_t_ > 0.8 * gait_.t_single && fz[sw] > 0.03 * weight_) ||
                          (phase_t_ >= gait_.t_single && clearance < touchdown_clearance_);
     const bool overdue = phase_t_ > gait_.t_single + 0.2;

@@ -102,8 +102,8 @@ TEST(WalkBuiltin, BadCommandsAreRejected) {
   EXPECT_THROW(oh::runtime::run(o), std::invalid_argument);
 }
 
-// Third-party robots: what already walks. TienKung 2 Lite (the stretch goal) walks forward; G1 steps in place.
-// G1 and H1 forward walking do not pass yet (see the locomotion issue).
+// Third-party robots: what already walks. TienKung 2 Lite (the stretch goal) walks forward; G1 walks backward and
+// steps in place. G1 forward/sideways/turning and H1 do not pass yet (see the locomotion issue).
 TEST(WalkShared, TienKungWalksForwardAt03MetresPerSecond) {
   if (missing("tienkung2_lite")) GTEST_SKIP() << "../shared/robots/tienkung2_lite not found; set OH_SHARED_DIR";
   const auto r = walk("0.3,0,0", 10.0, "", "tienkung");
@@ -111,6 +111,14 @@ TEST(WalkShared, TienKungWalksForwardAt03MetresPerSecond) {
   EXPECT_LE(r["velocity_rmse"][0].get<double>(), 0.1);
   EXPECT_GE(r["distance_m"].get<double>(), 2.4);
   EXPECT_LT(r["max_tilt_rad"].get<double>(), 0.2);
+}
+
+TEST(WalkShared, G1WalksBackwardAt03MetresPerSecond) {
+  if (missing("unitree_g1")) GTEST_SKIP() << "../shared/robots/unitree_g1 not found; set OH_SHARED_DIR";
+  const auto r = walk("-0.3,0,0", 10.0, "", "g1");
+  ASSERT_FALSE(r["fell"].get<bool>()) << r.dump(2);
+  EXPECT_LE(r["velocity_rmse"][0].get<double>(), 0.1);
+  EXPECT_LT(r["max_tilt_rad"].get<double>(), 0.15);
 }
 
 TEST(WalkShared, G1StepsInPlaceFor10s) {
