@@ -135,7 +135,7 @@ void WalkController::run_mpc(double now, const Eigen::Vector2d& c, const Eigen::
   control::WalkingPhase ph;
   ph.single = phase_ == Phase::kSingle;
   ph.elapsed = phase_t_;
-  ph.duration = ph.single ? gait_.t_single : (steps_taken_ == 0 ? start_duration() : gait_.t_double);
+  ph.duration = ph.single ? gait_.t_single : (steps_taken_ == 0 ? start_duration() : double_duration_);
   ph.blend0 = stand_blend_;
   ph.stance = stance_;
   ph.prev = prev_;
@@ -186,7 +186,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     last_mpc_ = -1.0;
     shift_T_ = 0.0;
   } else if (phase_ == Phase::kDouble) {
-    const double dur = steps_taken_ == 0 ? start_duration() : gait_.t_double;
+    const double dur = steps_taken_ == 0 ? start_duration() : double_duration_;
     if (phase_t_ >= dur) {
       const Eigen::Vector2d d = Eigen::Rotation2Dd(-stance_.yaw) * (prev_.pos - stance_.pos);
       const double side = prev_.side == control::kLeft ? 1.0 : -1.0;
@@ -224,6 +224,11 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
                          (phase_t_ >= gait_.t_single && clearance < touchdown_clearance_);
     const bool overdue = phase_t_ > gait_.t_single + 0.2;
     if (touched || overdue) {
+      // An early touchdown at the stance height (a low swing on flat ground) keeps the step's timing: double
+      // support lasts the rest of the planned swing as well, so the weight transfer is not rushed while the DCM
+      // is still on its way over. Landing higher or lower (terrain) starts the transfer at once.
+      const bool level = std::abs(wbc_.sole_pose(est.q, sw).translation().z() - stance_.z) < 0.01;
+      double_duration_ = gait_.t_double + (level ? std::max(0.0, gait_.t_single - phase_t_) : 0.0);
       prev_ = stance_;
       stance_ = measured_step(est.q, sw);
       stand_blend_ = 0.0;

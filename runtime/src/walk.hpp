@@ -63,6 +63,7 @@ class WalkController : public Controller {
   Eigen::Matrix3d pelvis_rel_ = Eigen::Matrix3d::Identity();  ///< nominal base orientation with its yaw removed
   Eigen::Matrix3d torso_rel_ = Eigen::Matrix3d::Identity();  ///< nominal torso orientation with its yaw removed  ///< left sole relative to the right one, right sole frame
   double stand_blend_ = 0.5;
+  double double_duration_ = 0.1;  ///< duration of the current double support [s] (t_double, longer after an early touchdown)
   int steps_taken_ = 0, mpc_failures_ = 0, qp_failures_ = 0;
   std::vector<double> mpc_us_;
   bool trace_ = false;  ///< OH_WALK_TRACE set: print the gait state every 20 ms on stderr

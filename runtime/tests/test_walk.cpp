@@ -76,13 +76,13 @@ TEST(WalkBuiltin, ScheduleStandWalkTurnStopEndsStandingFeetTogether) {
 
 TEST(WalkBuiltin, WalksUpAndDownATenDegreeSlopeBlind) {
   // The terrain (a 10 degree ramp up, a plateau, a ramp down) is not given to the controller: the stance foot's
-  // measured height and the pelvis task carry it over. Walks at 0.2-0.3 m/s; 0.35 m/s falls on the ramp.
+  // measured height and the pelvis task carry it over. Completes at 0.2-0.3 m/s; 0.35 m/s falls on the ramp.
   oh::runtime::RunOptions o;
   o.robot = "builtin";
   o.task = "walk";
-  o.cmd = "0.3,0,0";
+  o.cmd = "0.25,0,0";
   o.terrain = "slope:10";
-  o.duration = 30.0;
+  o.duration = 40.0;
   const auto r = oh::runtime::run(o);
   ASSERT_FALSE(r["fell"].get<bool>()) << r.dump(2);
   EXPECT_TRUE(r["terrain_completed"].get<bool>());
@@ -102,8 +102,9 @@ TEST(WalkBuiltin, BadCommandsAreRejected) {
   EXPECT_THROW(oh::runtime::run(o), std::invalid_argument);
 }
 
-// Third-party robots: what already walks. TienKung 2 Lite (the stretch goal) walks forward; G1 walks backward and
-// steps in place. G1 forward/sideways/turning and H1 do not pass yet (see the locomotion issue).
+// Third-party robots: what already walks. TienKung 2 Lite (the stretch goal) walks forward; G1 walks forward at
+// 0.3 m/s, backward, turns and steps in place. G1 at 0.5 m/s, G1 sideways and H1 do not pass yet (see the
+// locomotion issue).
 TEST(WalkShared, TienKungWalksForwardAt03MetresPerSecond) {
   if (missing("tienkung2_lite")) GTEST_SKIP() << "../shared/robots/tienkung2_lite not found; set OH_SHARED_DIR";
   const auto r = walk("0.3,0,0", 10.0, "", "tienkung");
@@ -119,6 +120,22 @@ TEST(WalkShared, G1WalksBackwardAt03MetresPerSecond) {
   ASSERT_FALSE(r["fell"].get<bool>()) << r.dump(2);
   EXPECT_LE(r["velocity_rmse"][0].get<double>(), 0.1);
   EXPECT_LT(r["max_tilt_rad"].get<double>(), 0.15);
+}
+
+TEST(WalkShared, G1WalksForwardAt03MetresPerSecondFor20s) {
+  if (missing("unitree_g1")) GTEST_SKIP() << "../shared/robots/unitree_g1 not found; set OH_SHARED_DIR";
+  const auto r = walk("0.3,0,0", 20.0, "", "g1");
+  ASSERT_FALSE(r["fell"].get<bool>()) << r.dump(2);
+  EXPECT_LE(r["velocity_rmse"][0].get<double>(), 0.1);
+  EXPECT_GE(r["distance_m"].get<double>(), 4.0);
+}
+
+TEST(WalkShared, G1TurnsInPlaceAtHalfARadianPerSecond) {
+  if (missing("unitree_g1")) GTEST_SKIP() << "../shared/robots/unitree_g1 not found; set OH_SHARED_DIR";
+  const auto r = walk("0,0,0.5", 10.0, "", "g1");
+  ASSERT_FALSE(r["fell"].get<bool>()) << r.dump(2);
+  EXPECT_LE(r["velocity_rmse"][2].get<double>(), 0.15);
+  EXPECT_LT(r["distance_m"].get<double>(), 0.5);
 }
 
 TEST(WalkShared, G1StepsInPlaceFor10s) {
