@@ -123,7 +123,7 @@ nlohmann::json run(const RunOptions& opt) {
                   vel_err_sum = Eigen::Vector3d::Zero();
   long vel_samples = 0;
   double work = 0.0, slip = 0.0;
-  std::array<Eigen::Vector2d, 2> foot_prev{};
+  std::array<Eigen::Vector2d, 2> foot_prev{}, foot_last{};  ///< foot position at stance start / latest in stance
   std::array<bool, 2> foot_loaded{false, false};
   const int foot_body[2] = {profile.left_foot.body, profile.right_foot.body};
   const double weight = robot.model.total_mass() * robot.model.gravity.norm();
@@ -162,12 +162,15 @@ nlohmann::json run(const RunOptions& opt) {
         ++vel_samples;
       }
       for (Eigen::Index k = 0; k < state.dq.size(); ++k) work += std::max(0.0, hw.applied_effort()[k] * state.dq[k]) * hw.control_dt();
+      // Slip: how far each foot moved horizontally between taking load and releasing it (net per stance, so
+      // the foot rocking on its sole does not count).
       for (int i = 0; i < 2; ++i) {
         const Eigen::Vector2d p = sim.body_position(foot_body[i]).head<2>();
         const bool loaded = state.contact_wrenches[static_cast<size_t>(i)][2] > 0.2 * weight;
-        if (loaded && foot_loaded[i]) slip += (p - foot_prev[i]).norm();
+        if (loaded && !foot_loaded[i]) foot_prev[i] = p;  // stance starts
+        if (!loaded && foot_loaded[i]) slip += (p - foot_prev[i]).norm();  // stance ends
         foot_loaded[i] = loaded;
-        foot_prev[i] = p;
+        if (loaded) foot_last[i] = p;
       }
     }
     max_tilt = std::max(max_tilt, tilt);
@@ -223,6 +226,8 @@ nlohmann::json run(const RunOptions& opt) {
     r["distance_m"] = distance;
     r["final_position"] = vec(gend.base_pos);
     r["steps_taken"] = walker ? nlohmann::json(walker->steps_taken()) : nlohmann::json(nullptr);
+    for (int i = 0; i < 2; ++i)
+      if (foot_loaded[i]) slip += (foot_last[i] - foot_prev[i]).norm();  // stances still going at the end
     r["foot_slip_m"] = slip;
     r["cost_of_transport"] = distance > 0.05 ? nlohmann::json(work / (weight * distance)) : nlohmann::json(nullptr);
     if (walker) {

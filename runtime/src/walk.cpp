@@ -300,10 +300,12 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     const Eigen::Vector2d base_rp(std::atan2(Rb(2, 1), Rb(2, 2)), -std::asin(std::clamp(Rb(2, 0), -1.0, 1.0)));
     std::fprintf(stderr,
                  "t=%.3f ph=%d c=(%.3f %.3f %.3f) cd=(%.2f %.2f) zmp=(%.3f %.3f) st=%d(%.3f %.3f) tgt=(%.3f %.3f) "
-                 "sw=(%.3f %.3f %.3f) tilt=%.3f fz=(%.0f %.0f) wbc_fz=(%.0f %.0f) qp=%s acc=(%.2f %.2f) qp_acc=(%.2f %.2f) base_rpy=(%.2f %.2f) torso_err=%.3f\n",
+                 "sw=(%.3f %.3f %.3f) tilt=%.3f fz=(%.0f %.0f) wbc_fz=(%.0f %.0f) cop=(%.3f %.3f) qp=%s acc=(%.2f %.2f) qp_acc=(%.2f %.2f) base_rpy=(%.2f %.2f) torso_err=%.3f\n",
                  t, static_cast<int>(phase_), c.x(), c.y(), c.z(), cd.x(), cd.y(), zmp_.x(), zmp_.y(), stance_.side,
                  stance_.pos.x(), stance_.pos.y(), target_.pos.x(), target_.pos.y(), sw.translation().x(),
-                 sw.translation().y(), sw.translation().z(), tilt_of(Eigen::Quaterniond(sw.linear())), fz[0], fz[1], o.wrench[0][2], o.wrench[1][2], o.status.c_str(), targets_.com_acc.x(),
+                 sw.translation().y(), sw.translation().z(), tilt_of(Eigen::Quaterniond(sw.linear())), fz[0], fz[1], o.wrench[0][2], o.wrench[1][2],
+                 -o.wrench[stance_.side][4] / std::max(o.wrench[stance_.side][2], 1.0),
+                 o.wrench[stance_.side][3] / std::max(o.wrench[stance_.side][2], 1.0), o.status.c_str(), targets_.com_acc.x(),
                  targets_.com_acc.y(), o.com_acc.x(), o.com_acc.y(), base_rp.x(), base_rp.y(),
                  tilt_of(wbc_.torso_orientation(est.q).inverse() * targets_.torso));
   }

@@ -36,6 +36,7 @@ TEST(WalkBuiltin, ForwardHalfMetrePerSecondFor20s) {
   EXPECT_GE(r["distance_m"].get<double>(), 8.5);
   EXPECT_GT(r["velocity_samples"].get<int>(), 1000);
   EXPECT_GT(r["steps_taken"].get<int>(), 20);
+  EXPECT_LT(r["foot_slip_m"].get<double>(), 0.3);  // 0.16 m over 38 stances
   EXPECT_LT(r["mpc_solve_us"]["p50"].get<double>(), 2000.0);  // sanity, not a timing test
 }
 
