@@ -47,7 +47,8 @@ struct WbcParams {
   /// Centroidal angular momentum L (about the CoM, world axes) damped toward zero: || Ag_ang a + dAg_ang v +
   /// kd_ang_mom L ||^2 with weight w_ang_mom [units of (kg m^2/s^2)^-2]; 0 turns the task off.
   double w_ang_mom = 0.0, kd_ang_mom = 10.0;  ///< [-], [1/s]
-  double w_force = 1e-4;        ///< wrench regularisation towards the reference split
+  double w_force = 1e-4;        ///< wrench regularisation towards the reference wrenches (forces, yaw moment)
+  double w_cop = 1e-4;          ///< the same for the roll/pitch moments (the centre of pressure)
   double w_acc = 1e-6;          ///< acceleration regularisation
   double kp_com = 60.0, kd_com = 15.5;          ///< [1/s^2], [1/s]
   double kp_torso = 100.0, kd_torso = 20.0;
@@ -73,6 +74,9 @@ struct WbcTargets {
                   com_acc = Eigen::Vector3d::Zero();
   Eigen::Quaterniond torso = Eigen::Quaterniond::Identity();
   std::optional<Eigen::Quaterniond> pelvis;                ///< base body orientation (world <- base); none: free
+  /// Planned ZMP (world xy) [m]: shapes the reference contact wrenches (force m (com_acc + g) shared between the
+  /// feet by where the ZMP lies, the stance foot's centre of pressure at it); none: even split at the centroids.
+  std::optional<Eigen::Vector2d> zmp;
   std::array<bool, 2> contact{true, true};                 ///< left, right foot in contact
   std::array<Eigen::Isometry3d, 2> foot;                   ///< sole poses for swing feet (ignored in contact)
   std::array<Eigen::Matrix<double, 6, 1>, 2> foot_vel;     ///< [linear; angular] world, swing feet

@@ -58,6 +58,7 @@ void WalkController::apply_overrides() {
       {"kp_com", &w.kp_com},         {"kd_com", &w.kd_com},           {"kp_torso", &w.kp_torso},
       {"kd_torso", &w.kd_torso},     {"kp_swing", &w.kp_swing},       {"kd_swing", &w.kd_swing},
       {"joint_omega", &w.joint_omega}, {"cop_scale", &w.cop_scale},   {"mu", &w.mu},
+      {"w_force", &w.w_force},       {"w_cop", &w.w_cop},             {"zmp_reference", &use_zmp_reference_},
       {"mpc_w_zmp", &mpc_.w_zmp},    {"mpc_w_step", &mpc_.w_step},    {"mpc_w_dcm", &mpc_.w_dcm},
       {"mpc_w_jerk", &mpc_.w_jerk},  {"leg_posture_scale", &leg_posture_scale_},
       {"arm_posture_scale", &arm_posture_scale_}, {"touchdown_clearance", &touchdown_clearance_}};
@@ -291,9 +292,10 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
   targets_.torso = Eigen::Quaterniond(Rh * torso_rel_);
   targets_.pelvis = Eigen::Quaterniond(Rh * pelvis_rel_);
 
+  if (use_zmp_reference_) targets_.zmp = zmp_;
   const control::WbcOutput& o = wbc_.update(est.q, est.v, targets_);
   if (!o.ok) ++qp_failures_;
-  if (trace_ && std::fmod(t + 1e-9, 0.02) < dt_) {
+  if (trace_ && (std::getenv("OH_WALK_TRACE_ALL") || std::fmod(t + 1e-9, 0.02) < dt_)) {
     const Eigen::Isometry3d sw = wbc_.sole_pose(est.q, phase_ == Phase::kSingle ? swing_.lift.side : prev_.side);
     const Eigen::Quaterniond qb(est.q[3], est.q[4], est.q[5], est.q[6]);
     const Eigen::Matrix3d Rb = Eigen::AngleAxisd(-yaw_of(qb.toRotationMatrix()), Eigen::Vector3d::UnitZ()).toRotationMatrix() * qb.toRotationMatrix();

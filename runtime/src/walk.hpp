@@ -68,7 +68,8 @@ class WalkController : public Controller {
   std::vector<double> mpc_us_;
   bool trace_ = false;  ///< OH_WALK_TRACE set: print the gait state every 20 ms on stderr
   double leg_posture_scale_ = 1.0, arm_posture_scale_ = 1.0;  ///< posture weight multipliers while walking
-  double touchdown_clearance_ = 0.003;  ///< [m] a swing foot this close at the planned time has landed
+  double touchdown_clearance_ = 0.003;
+  double use_zmp_reference_ = 0.0;  ///< nonzero: the WBC's reference wrenches follow the MPC's ZMP  ///< [m] a swing foot this close at the planned time has landed
 };
 
 }  // namespace oh::runtime

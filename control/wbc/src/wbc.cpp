@@ -421,17 +421,60 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
   for (int d = 0; d < nv; ++d) pr.H(d, d) += P.w_acc;
   const int n_contact = int(tg.contact[0]) + int(tg.contact[1]);
   const double g_norm = s.dm.gravity.norm();
+  // Reference wrenches. Without a ZMP target: the weight split evenly, each centre of pressure at its
+  // polygon's centroid. With one (a walking pattern's ZMP): the force m (c''_des + g) shared between the feet in
+  // contact in proportion to where the ZMP lies on the segment between them, the stance foot's centre of
+  // pressure at the ZMP in single support (at the centroid moved across the segment by the ZMP's offset in
+  // double support), clamped to the scaled support polygon's bounding box.
+  std::array<double, 2> share{0.0, 0.0};
+  if (tg.zmp && n_contact == 2) {
+    const Eigen::Vector2d a = (X_sole[0].p + X_sole[0].R * Eigen::Vector3d(s.support_centroid[0].x(), s.support_centroid[0].y(), 0)).head<2>();
+    const Eigen::Vector2d b = (X_sole[1].p + X_sole[1].R * Eigen::Vector3d(s.support_centroid[1].x(), s.support_centroid[1].y(), 0)).head<2>();
+    const double len2 = (b - a).squaredNorm();
+    const double t = len2 > 1e-9 ? std::clamp((*tg.zmp - a).dot(b - a) / len2, 0.0, 1.0) : 0.5;
+    share = {1.0 - t, t};
+  } else {
+    for (int i = 0; i < 2; ++i) share[i] = tg.contact[i] && n_contact > 0 ? 1.0 / n_contact : 0.0;
+  }
+  const Eigen::Vector3d f_total =
+      s.mass * (Eigen::Vector3d(tg.com_acc.x(), tg.com_acc.y(), 0.0) - s.dm.gravity);
   for (int i = 0; i < 2; ++i) {
     const int c = nv + 6 * i;
     Vec6 w_ref = Vec6::Zero();
     if (tg.contact[i] && n_contact > 0) {
-      w_ref[2] = s.mass * g_norm / n_contact;
-      w_ref[3] = s.support_centroid[i].y() * w_ref[2];
-      w_ref[4] = -s.support_centroid[i].x() * w_ref[2];
+      if (tg.zmp) {
+        const Eigen::Vector3d f = X_sole[i].R.transpose() * (share[i] * f_total);
+        Eigen::Vector2d p = s.support_centroid[i];
+        const Eigen::Vector3d z_local = X_sole[i].R.transpose() * (Eigen::Vector3d(tg.zmp->x(), tg.zmp->y(), X_sole[i].p.z()) - X_sole[i].p);
+        if (n_contact == 1) {
+          p = z_local.head<2>();
+        } else {
+          const Eigen::Vector3d other = X_sole[i].R.transpose() * (X_sole[1 - i].p - X_sole[i].p);
+          Eigen::Vector2d u = other.head<2>();
+          u = u.norm() > 1e-9 ? Eigen::Vector2d(u / u.norm()) : Eigen::Vector2d::UnitX();
+          const Eigen::Vector2d n(-u.y(), u.x());
+          p += n * n.dot(z_local.head<2>() - s.support_centroid[i]);
+        }
+        double x_lo = 1e9, x_hi = -1e9, y_lo = 1e9, y_hi = -1e9;
+        for (const auto& v : s.support[i]) {
+          const Eigen::Vector2d w = s.support_centroid[i] + P.cop_scale * (v - s.support_centroid[i]);
+          x_lo = std::min(x_lo, w.x()), x_hi = std::max(x_hi, w.x()), y_lo = std::min(y_lo, w.y()), y_hi = std::max(y_hi, w.y());
+        }
+        if (x_lo <= x_hi) p = Eigen::Vector2d(std::clamp(p.x(), x_lo, x_hi), std::clamp(p.y(), y_lo, y_hi));
+        w_ref.head<3>() = f;
+        w_ref[3] = p.y() * f.z();
+        w_ref[4] = -p.x() * f.z();
+        w_ref[5] = p.x() * f.y() - p.y() * f.x();
+      } else {
+        w_ref[2] = s.mass * g_norm * share[i];
+        w_ref[3] = s.support_centroid[i].y() * w_ref[2];
+        w_ref[4] = -s.support_centroid[i].x() * w_ref[2];
+      }
     }
     for (int k = 0; k < 6; ++k) {
-      pr.H(c + k, c + k) += P.w_force;
-      pr.g[c + k] -= P.w_force * w_ref[k];
+      const double w = k == 3 || k == 4 ? P.w_cop : P.w_force;
+      pr.H(c + k, c + k) += w;
+      pr.g[c + k] -= w * w_ref[k];
     }
   }
 
