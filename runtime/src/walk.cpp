@@ -59,6 +59,7 @@ void WalkController::apply_overrides() {
       {"kd_torso", &w.kd_torso},     {"kp_swing", &w.kp_swing},       {"kd_swing", &w.kd_swing},
       {"joint_omega", &w.joint_omega}, {"cop_scale", &w.cop_scale},   {"mu", &w.mu},
       {"w_force", &w.w_force},       {"w_cop", &w.w_cop},             {"zmp_reference", &use_zmp_reference_},
+      {"mpc_period", &mpc_period_},
       {"mpc_w_zmp", &mpc_.w_zmp},    {"mpc_w_step", &mpc_.w_step},    {"mpc_w_dcm", &mpc_.w_dcm},
       {"mpc_w_jerk", &mpc_.w_jerk},  {"leg_posture_scale", &leg_posture_scale_},
       {"arm_posture_scale", &arm_posture_scale_}, {"touchdown_clearance", &touchdown_clearance_}};
@@ -263,7 +264,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     }
     zmp_ = targets_.com.head<2>();
   } else {
-    if (last_mpc_ < 0 || t - last_mpc_ >= 0.01 - 1e-9) run_mpc(t, c.head<2>(), cd.head<2>(), cmd);
+    if (last_mpc_ < 0 || t - last_mpc_ >= mpc_period_ - 1e-9) run_mpc(t, c.head<2>(), cd.head<2>(), cmd);
     const double z_feet = phase_ == Phase::kSingle ? stance_.z : 0.5 * (stance_.z + prev_.z);
     targets_.com = Eigen::Vector3d(c.x(), c.y(), z_feet + gait_.com_height + com_z_offset_);
     targets_.com_vel = Eigen::Vector3d(cd.x(), cd.y(), 0.0);

@@ -69,6 +69,7 @@ class WalkController : public Controller {
   bool trace_ = false;  ///< OH_WALK_TRACE set: print the gait state every 20 ms on stderr
   double leg_posture_scale_ = 1.0, arm_posture_scale_ = 1.0;  ///< posture weight multipliers while walking
   double touchdown_clearance_ = 0.003;
+  double mpc_period_ = 0.01;  ///< [s] between MPC solves (100 Hz)
   double use_zmp_reference_ = 0.0;  ///< nonzero: the WBC's reference wrenches follow the MPC's ZMP  ///< [m] a swing foot this close at the planned time has landed
 };
 
