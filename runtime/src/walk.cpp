@@ -3,19 +3,25 @@
 #include "runtime/src/common.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <cmath>
 
 namespace oh::runtime {
 namespace {
 
 double wrap(double a) { return std::atan2(std::sin(a), std::cos(a)); }
+
+/// Orientation of the floating base (world <- base) in configuration q: the free joint of the profile's base body.
+Eigen::Matrix3d base_rotation(const model::Model& model, const model::Profile& profile, const Eigen::VectorXd& q) {
+  const int i = model.joints[model.bodies[profile.base_body].joints.front()].q_index + 3;
+  return Eigen::Quaterniond(q[i], q[i + 1], q[i + 2], q[i + 3]).normalized().toRotationMatrix();
+}
 
 }  // namespace
 
@@ -53,16 +59,33 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
 void WalkController::apply_overrides() {
   control::WbcParams& w = wbc_.params();
   const std::vector<std::pair<const char*, double*>> table = {
-      {"w_com", &w.w_com},           {"w_torso", &w.w_torso},         {"w_swing", &w.w_swing},
-      {"w_posture", &w.w_posture},   {"w_pelvis", &w.w_pelvis},       {"w_ang_mom", &w.w_ang_mom},     {"kd_ang_mom", &w.kd_ang_mom},
-      {"kp_com", &w.kp_com},         {"kd_com", &w.kd_com},           {"kp_torso", &w.kp_torso},
-      {"kd_torso", &w.kd_torso},     {"kp_swing", &w.kp_swing},       {"kd_swing", &w.kd_swing},
-      {"joint_omega", &w.joint_omega}, {"cop_scale", &w.cop_scale},   {"mu", &w.mu},
-      {"w_force", &w.w_force},       {"w_cop", &w.w_cop},             {"zmp_reference", &use_zmp_reference_},
+      {"w_com", &w.w_com},
+      {"w_torso", &w.w_torso},
+      {"w_pelvis", &w.w_pelvis},
+      {"w_swing", &w.w_swing},
+      {"w_posture", &w.w_posture},
+      {"w_ang_mom", &w.w_ang_mom},
+      {"kd_ang_mom", &w.kd_ang_mom},
+      {"kp_com", &w.kp_com},
+      {"kd_com", &w.kd_com},
+      {"kp_torso", &w.kp_torso},
+      {"kd_torso", &w.kd_torso},
+      {"kp_swing", &w.kp_swing},
+      {"kd_swing", &w.kd_swing},
+      {"joint_omega", &w.joint_omega},
+      {"cop_scale", &w.cop_scale},
+      {"mu", &w.mu},
+      {"w_force", &w.w_force},
+      {"w_cop", &w.w_cop},
+      {"zmp_reference", &use_zmp_reference_},
       {"mpc_period", &mpc_period_},
-      {"mpc_w_zmp", &mpc_.w_zmp},    {"mpc_w_step", &mpc_.w_step},    {"mpc_w_dcm", &mpc_.w_dcm},
-      {"mpc_w_jerk", &mpc_.w_jerk},  {"leg_posture_scale", &leg_posture_scale_},
-      {"arm_posture_scale", &arm_posture_scale_}, {"touchdown_clearance", &touchdown_clearance_}};
+      {"mpc_w_zmp", &mpc_.w_zmp},
+      {"mpc_w_step", &mpc_.w_step},
+      {"mpc_w_dcm", &mpc_.w_dcm},
+      {"mpc_w_jerk", &mpc_.w_jerk},
+      {"leg_posture_scale", &leg_posture_scale_},
+      {"arm_posture_scale", &arm_posture_scale_},
+      {"touchdown_clearance", &touchdown_clearance_}};
   const auto& gait_keys = control::GaitParams::override_keys();
   for (const auto& [key, value] : profile_.walking) {
     if (std::find(gait_keys.begin(), gait_keys.end(), key) != gait_keys.end()) continue;  // GaitParams took it
@@ -128,8 +151,7 @@ void WalkController::reset(const RobotState& state, const Estimate& est) {
   const Eigen::Matrix3d Rt = wbc_.torso_orientation(q_upright).toRotationMatrix();
   torso_rel_ = Eigen::AngleAxisd(-yaw_of(Rt), Eigen::Vector3d::UnitZ()).toRotationMatrix() * Rt;
   targets_.torso = Eigen::Quaterniond(torso_rel_);
-  const Eigen::Matrix3d Rp =
-      Eigen::Quaterniond(q_upright[3], q_upright[4], q_upright[5], q_upright[6]).normalized().toRotationMatrix();
+  const Eigen::Matrix3d Rp = base_rotation(model_, profile_, q_upright);
   pelvis_rel_ = Eigen::AngleAxisd(-yaw_of(Rp), Eigen::Vector3d::UnitZ()).toRotationMatrix() * Rp;
 }
 
@@ -151,7 +173,6 @@ void WalkController::run_mpc(double now, const Eigen::Vector2d& c, const Eigen::
   zmp_ = out.zmp;
   if (phase_ == Phase::kSingle) {
     target_ = out.steps[1];
-    next_ = out.steps[2];
     if (!in.step_fixed[0]) swing_.land = target_;
   } else {
     target_ = out.steps[2];
@@ -298,8 +319,8 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
   if (!o.ok) ++qp_failures_;
   if (trace_ && (std::getenv("OH_WALK_TRACE_ALL") || std::fmod(t + 1e-9, 0.02) < dt_)) {
     const Eigen::Isometry3d sw = wbc_.sole_pose(est.q, phase_ == Phase::kSingle ? swing_.lift.side : prev_.side);
-    const Eigen::Quaterniond qb(est.q[3], est.q[4], est.q[5], est.q[6]);
-    const Eigen::Matrix3d Rb = Eigen::AngleAxisd(-yaw_of(qb.toRotationMatrix()), Eigen::Vector3d::UnitZ()).toRotationMatrix() * qb.toRotationMatrix();
+    const Eigen::Matrix3d Rq = base_rotation(model_, profile_, est.q);
+    const Eigen::Matrix3d Rb = Eigen::AngleAxisd(-yaw_of(Rq), Eigen::Vector3d::UnitZ()).toRotationMatrix() * Rq;
     const Eigen::Vector2d base_rp(std::atan2(Rb(2, 1), Rb(2, 2)), -std::asin(std::clamp(Rb(2, 0), -1.0, 1.0)));
     std::fprintf(stderr,
                  "t=%.3f ph=%d c=(%.3f %.3f %.3f) cd=(%.2f %.2f) zmp=(%.3f %.3f) st=%d(%.3f %.3f) tgt=(%.3f %.3f) "

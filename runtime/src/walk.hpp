@@ -52,25 +52,25 @@ class WalkController : public Controller {
   control::WbcTargets targets_;
   double dt_ = 0.002, t0_ = 0.0, phase_t_ = 0.0, last_mpc_ = -1.0, weight_ = 0.0;
   Phase phase_ = Phase::kStand;
-  control::Footstep stance_, prev_, target_, next_;   ///< stance foot, foot left behind (DS), swing target, following
+  control::Footstep stance_, prev_, target_;  ///< stance foot, foot left behind (double support), swing target
   control::SwingTrajectory swing_;
-  Eigen::Vector2d zmp_ = Eigen::Vector2d::Zero(), zmp_offset_ = Eigen::Vector2d::Zero();
+  Eigen::Vector2d zmp_ = Eigen::Vector2d::Zero();  ///< the MPC's ZMP for now (world xy)
   Eigen::Vector2d com_offset_ = Eigen::Vector2d::Zero();  ///< standing CoM relative to the feet midpoint
   double com_z_offset_ = 0.0;
   Eigen::Vector2d shift_from_ = Eigen::Vector2d::Zero();  ///< CoM at reset: start of the initial shift
   double shift_T_ = 0.0;  ///< duration of the initial CoM shift onto the standing target [s] (0: none)
-  Eigen::Vector2d feet_offset_ = Eigen::Vector2d::Zero();
+  Eigen::Vector2d feet_offset_ = Eigen::Vector2d::Zero();  ///< left sole relative to the right one, right sole frame
   Eigen::Matrix3d pelvis_rel_ = Eigen::Matrix3d::Identity();  ///< nominal base orientation with its yaw removed
-  Eigen::Matrix3d torso_rel_ = Eigen::Matrix3d::Identity();  ///< nominal torso orientation with its yaw removed  ///< left sole relative to the right one, right sole frame
+  Eigen::Matrix3d torso_rel_ = Eigen::Matrix3d::Identity();  ///< nominal torso orientation with its yaw removed
   double stand_blend_ = 0.5;
   double double_duration_ = 0.1;  ///< duration of the current double support [s] (t_double, longer after an early touchdown)
   int steps_taken_ = 0, mpc_failures_ = 0, qp_failures_ = 0;
   std::vector<double> mpc_us_;
   bool trace_ = false;  ///< OH_WALK_TRACE set: print the gait state every 20 ms on stderr
   double leg_posture_scale_ = 1.0, arm_posture_scale_ = 1.0;  ///< posture weight multipliers while walking
-  double touchdown_clearance_ = 0.003;
+  double touchdown_clearance_ = 0.003;  ///< [m] a swing foot this close at the planned time has landed
   double mpc_period_ = 0.01;  ///< [s] between MPC solves (100 Hz)
-  double use_zmp_reference_ = 0.0;  ///< nonzero: the WBC's reference wrenches follow the MPC's ZMP  ///< [m] a swing foot this close at the planned time has landed
+  double use_zmp_reference_ = 0.0;  ///< nonzero: the WBC's reference wrenches follow the MPC's ZMP
 };
 
 }  // namespace oh::runtime
