@@ -44,6 +44,7 @@ namespace oh::control {
 struct WbcParams {
   double w_com = 10.0, w_torso = 1.0, w_swing = 10.0, w_hand = 10.0, w_posture = 0.05;
   double w_pelvis = 0.0;        ///< base (pelvis) orientation task, gains kp_torso/kd_torso; 0 (or no target): off
+  double pelvis_roll_scale = 1.0;  ///< multiplies w_pelvis for the roll about the target's heading axis
   /// Centroidal angular momentum L (about the CoM, world axes) damped toward zero: || Ag_ang a + dAg_ang v +
   /// kd_ang_mom L ||^2 with weight w_ang_mom [units of (kg m^2/s^2)^-2]; 0 turns the task off.
   double w_ang_mom = 0.0, kd_ang_mom = 10.0;  ///< [-], [1/s]

@@ -62,6 +62,7 @@ void WalkController::apply_overrides() {
       {"w_com", &w.w_com},
       {"w_torso", &w.w_torso},
       {"w_pelvis", &w.w_pelvis},
+      {"pelvis_roll_scale", &w.pelvis_roll_scale},
       {"w_swing", &w.w_swing},
       {"w_posture", &w.w_posture},
       {"w_ang_mom", &w.w_ang_mom},

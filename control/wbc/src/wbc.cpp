@@ -389,9 +389,14 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
         dynamics::frame_acceleration(s.dm, s.data, s.pelvis_frame, ReferenceFrame::kLocalWorldAligned).angular;
     const Eigen::Vector3d w_pelvis =
         dynamics::frame_velocity(s.dm, s.data, s.pelvis_frame, ReferenceFrame::kLocalWorldAligned).angular;
-    const Eigen::Vector3d e = orientation_error(tg.pelvis->toRotationMatrix(), X_pelvis.R);
+    const Eigen::Matrix3d R_target = tg.pelvis->toRotationMatrix();
+    const Eigen::Vector3d e = orientation_error(R_target, X_pelvis.R);
     const Eigen::Vector3d a_des = P.kp_torso * e - P.kd_torso * w_pelvis;
-    add_task(s.J_pelvis.bottomRows<3>(), a_des - drift, P.w_pelvis);
+    // Rows in the target's heading frame (x forward: roll, y: pitch, z: yaw), roll weighted by pelvis_roll_scale.
+    const double yaw = std::atan2(R_target(1, 0), R_target(0, 0));
+    Eigen::Matrix3d S = Eigen::AngleAxisd(-yaw, Eigen::Vector3d::UnitZ()).toRotationMatrix();
+    S.row(0) *= std::sqrt(std::max(P.pelvis_roll_scale, 0.0));
+    add_task(S * s.J_pelvis.bottomRows<3>(), S * (a_des - drift), P.w_pelvis);
   }
   for (int i = 0; i < 2; ++i) {
     if (!tg.contact[i]) {
