@@ -161,7 +161,7 @@ struct WholeBodyController::Impl {
 
   Mat6X J_sole[2], J_tmp, J_torso, J_pelvis;
   Vec6 drift_sole_local[2], drift_sole_lwa[2];
-  Eigen::Vector3d drift_torso, drift_hand[2];
+  Eigen::Vector3d drift_hand[2];
   Eigen::Matrix<double, 3, Eigen::Dynamic> J_hand[2];
   Eigen::Matrix3Xd Jcom, Jang;
   Eigen::Vector3d drift_com;
@@ -338,11 +338,6 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
           dynamics::frame_classical_acceleration(s.dm, s.data, s.hand_frame[i], ReferenceFrame::kLocalWorldAligned).linear;
     }
   }
-  const dynamics::SE3 X_torso = dynamics::frame_placement(s.dm, s.data, s.torso_frame);
-  dynamics::frame_jacobian(s.dm, s.data, s.torso_frame, ReferenceFrame::kLocalWorldAligned, s.J_torso);
-  const dynamics::Motion a_torso = dynamics::frame_acceleration(s.dm, s.data, s.torso_frame, ReferenceFrame::kLocalWorldAligned);
-  const dynamics::Motion v_torso = dynamics::frame_velocity(s.dm, s.data, s.torso_frame, ReferenceFrame::kLocalWorldAligned);
-  s.drift_torso = a_torso.angular;
   s.Jcom = dynamics::jacobian_center_of_mass(s.dm, s.data, q);
   const Eigen::Vector3d com = s.data.com;
   const Eigen::Vector3d vcom = s.Jcom * v;
@@ -376,28 +371,28 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
     const Eigen::Vector3d dL_des = -P.kd_ang_mom * L;
     add_task(s.Jang, dL_des - dhg_bias.angular, P.w_ang_mom);
   }
-  {
-    const Eigen::Vector3d e = orientation_error(tg.torso.toRotationMatrix(), X_torso.R);
-    const Eigen::Vector3d a_des = P.kp_torso * e - P.kd_torso * v_torso.angular;
-    add_task(s.J_torso.bottomRows<3>(), a_des - s.drift_torso, P.w_torso);
-  }
-  if (P.w_pelvis > 0 && tg.pelvis) {
-    // Base (pelvis) orientation: keeps the legs' root level while the waist lets the torso move.
-    const dynamics::SE3 X_pelvis = dynamics::frame_placement(s.dm, s.data, s.pelvis_frame);
-    dynamics::frame_jacobian(s.dm, s.data, s.pelvis_frame, ReferenceFrame::kLocalWorldAligned, s.J_pelvis);
+  // Orientation of a frame (world <- frame) as a PD on its angular acceleration, gains kp_torso/kd_torso. The
+  // rows are taken in the target's heading frame (x forward: roll, y: pitch, z: yaw), roll scaled by roll_scale.
+  auto add_orientation_task = [&](int frame, Mat6X& J, const Eigen::Matrix3d& R_target, double w, double roll_scale) {
+    const dynamics::SE3 X = dynamics::frame_placement(s.dm, s.data, frame);
+    dynamics::frame_jacobian(s.dm, s.data, frame, ReferenceFrame::kLocalWorldAligned, J);
     const Eigen::Vector3d drift =
-        dynamics::frame_acceleration(s.dm, s.data, s.pelvis_frame, ReferenceFrame::kLocalWorldAligned).angular;
-    const Eigen::Vector3d w_pelvis =
-        dynamics::frame_velocity(s.dm, s.data, s.pelvis_frame, ReferenceFrame::kLocalWorldAligned).angular;
-    const Eigen::Matrix3d R_target = tg.pelvis->toRotationMatrix();
-    const Eigen::Vector3d e = orientation_error(R_target, X_pelvis.R);
-    const Eigen::Vector3d a_des = P.kp_torso * e - P.kd_torso * w_pelvis;
-    // Rows in the target's heading frame (x forward: roll, y: pitch, z: yaw), roll weighted by pelvis_roll_scale.
+        dynamics::frame_acceleration(s.dm, s.data, frame, ReferenceFrame::kLocalWorldAligned).angular;
+    const Eigen::Vector3d omega = dynamics::frame_velocity(s.dm, s.data, frame, ReferenceFrame::kLocalWorldAligned).angular;
+    const Eigen::Vector3d a_des = P.kp_torso * orientation_error(R_target, X.R) - P.kd_torso * omega;
+    if (roll_scale == 1.0) {
+      add_task(J.bottomRows<3>(), a_des - drift, w);
+      return;
+    }
     const double yaw = std::atan2(R_target(1, 0), R_target(0, 0));
     Eigen::Matrix3d S = Eigen::AngleAxisd(-yaw, Eigen::Vector3d::UnitZ()).toRotationMatrix();
-    S.row(0) *= std::sqrt(std::max(P.pelvis_roll_scale, 0.0));
-    add_task(S * s.J_pelvis.bottomRows<3>(), S * (a_des - drift), P.w_pelvis);
-  }
+    S.row(0) *= std::sqrt(std::max(roll_scale, 0.0));
+    add_task(S * J.bottomRows<3>(), S * (a_des - drift), w);
+  };
+  add_orientation_task(s.torso_frame, s.J_torso, tg.torso.toRotationMatrix(), P.w_torso, 1.0);
+  // Base (pelvis) orientation: keeps the legs' root level while the waist lets the torso move.
+  if (P.w_pelvis > 0 && tg.pelvis)
+    add_orientation_task(s.pelvis_frame, s.J_pelvis, tg.pelvis->toRotationMatrix(), P.w_pelvis, P.pelvis_roll_scale);
   for (int i = 0; i < 2; ++i) {
     if (!tg.contact[i]) {
       Vec6 e;
@@ -433,8 +428,12 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
   // double support), clamped to the scaled support polygon's bounding box.
   std::array<double, 2> share{0.0, 0.0};
   if (tg.zmp && n_contact == 2) {
-    const Eigen::Vector2d a = (X_sole[0].p + X_sole[0].R * Eigen::Vector3d(s.support_centroid[0].x(), s.support_centroid[0].y(), 0)).head<2>();
-    const Eigen::Vector2d b = (X_sole[1].p + X_sole[1].R * Eigen::Vector3d(s.support_centroid[1].x(), s.support_centroid[1].y(), 0)).head<2>();
+    auto centroid_world = [&](int i) {
+      return (X_sole[i].p + X_sole[i].R * Eigen::Vector3d(s.support_centroid[i].x(), s.support_centroid[i].y(), 0.0))
+          .head<2>()
+          .eval();
+    };
+    const Eigen::Vector2d a = centroid_world(0), b = centroid_world(1);
     const double len2 = (b - a).squaredNorm();
     const double t = len2 > 1e-9 ? std::clamp((*tg.zmp - a).dot(b - a) / len2, 0.0, 1.0) : 0.5;
     share = {1.0 - t, t};
@@ -450,7 +449,8 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
       if (tg.zmp) {
         const Eigen::Vector3d f = X_sole[i].R.transpose() * (share[i] * f_total);
         Eigen::Vector2d p = s.support_centroid[i];
-        const Eigen::Vector3d z_local = X_sole[i].R.transpose() * (Eigen::Vector3d(tg.zmp->x(), tg.zmp->y(), X_sole[i].p.z()) - X_sole[i].p);
+        const Eigen::Vector3d zmp_world(tg.zmp->x(), tg.zmp->y(), X_sole[i].p.z());
+        const Eigen::Vector3d z_local = X_sole[i].R.transpose() * (zmp_world - X_sole[i].p);
         if (n_contact == 1) {
           p = z_local.head<2>();
         } else {
@@ -463,7 +463,8 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
         double x_lo = 1e9, x_hi = -1e9, y_lo = 1e9, y_hi = -1e9;
         for (const auto& v : s.support[i]) {
           const Eigen::Vector2d w = s.support_centroid[i] + P.cop_scale * (v - s.support_centroid[i]);
-          x_lo = std::min(x_lo, w.x()), x_hi = std::max(x_hi, w.x()), y_lo = std::min(y_lo, w.y()), y_hi = std::max(y_hi, w.y());
+          x_lo = std::min(x_lo, w.x()), x_hi = std::max(x_hi, w.x());
+          y_lo = std::min(y_lo, w.y()), y_hi = std::max(y_hi, w.y());
         }
         if (x_lo <= x_hi) p = Eigen::Vector2d(std::clamp(p.x(), x_lo, x_hi), std::clamp(p.y(), y_lo, y_hi));
         w_ref.head<3>() = f;
