@@ -89,9 +89,12 @@ void GaitParams::fit_zmp_box(const std::vector<Eigen::Vector2d>& poly) {
     }
     return true;
   };
+  // The box [x0, x1] x [y0, y1] lies inside when its four corners do.
+  auto box_inside = [&](double x0, double x1, double y0, double y1) {
+    return inside({x0, y0}) && inside({x1, y0}) && inside({x1, y1}) && inside({x0, y1});
+  };
   const Eigen::Vector2d c0 = zmp_center;
-  if (inside(c0 + Eigen::Vector2d(-zmp_half_length, -zmp_half_width)) && inside(c0 + Eigen::Vector2d(zmp_half_length, -zmp_half_width)) &&
-      inside(c0 + Eigen::Vector2d(zmp_half_length, zmp_half_width)) && inside(c0 + Eigen::Vector2d(-zmp_half_length, zmp_half_width)))
+  if (box_inside(c0.x() - zmp_half_length, c0.x() + zmp_half_length, c0.y() - zmp_half_width, c0.y() + zmp_half_width))
     return;  // the default box fits
   double x_lo = poly[0].x(), x_hi = x_lo, y_lo = poly[0].y(), y_hi = y_lo;
   for (const auto& v : poly) {
@@ -115,7 +118,7 @@ void GaitParams::fit_zmp_box(const std::vector<Eigen::Vector2d>& poly) {
         if (!inside({xa, yc}) || !inside({xb, yc})) continue;
         for (int it = 0; it < 30; ++it) {
           const double h = 0.5 * (lo + hi);
-          const bool ok = inside({xa, yc - h}) && inside({xa, yc + h}) && inside({xb, yc - h}) && inside({xb, yc + h});
+          const bool ok = box_inside(xa, xb, yc - h, yc + h);
           (ok ? lo : hi) = h;
         }
         const double area = (xb - xa) * lo;
