@@ -93,6 +93,13 @@ std::vector<Eigen::Isometry3d> body_poses(const Model& model, const Eigen::Vecto
 /// massless model or a wrong-sized q.
 Eigen::Vector3d center_of_mass(const Model& model, const Eigen::VectorXd& q);
 
+/// A crouched copy of configuration q (size Model::nq): the floating base lowered by `fraction` of
+/// profile.leg_length along gravity with each leg's end body kept at its pose (damped least-squares IK over the
+/// leg's joints, within their limits), then the whole robot moved so that the lower sole touches the ground
+/// plane z = 0. Bends straight (singular) knees, e.g. for walking. Returns q unchanged without a free-joint base or
+/// for fraction <= 0. Throws ModelError for a wrong-sized q.
+Eigen::VectorXd crouched(const Model& model, const Profile& profile, const Eigen::VectorXd& q, double fraction);
+
 /// Detects the profile of a humanoid from structure and geometry (never from names), at
 /// Model::nominal_q():
 ///  - base: the robot's root body (see Profile::base_body); feet: the two tree branches whose collision geometry reaches

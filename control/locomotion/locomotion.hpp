@@ -110,8 +110,9 @@ struct SupportInterval {
 ///   x = [p_x(0..N-1), p_y(0..N-1), f_x(1..M), f_y(1..M)]   (2N + 2M variables)
 ///   min  w_zmp sum |p_k - p_ref,k|^2 + w_step sum |f_j - f_ref,j|^2 + w_dcm |xi_N - p_ref,N-1|^2
 ///        + w_jerk sum |p_k - p_{k-1}|^2
-///   s.t. p_k in the ZMP box of its support foot (single support), or in the convex hull of both feet's boxes
-///        (double support: a hexagon, 5 two-sided rows per sample);  f_j within reach of f_{j-1} (box in the
+///   s.t. p_k + d_k in the ZMP box of its support foot (single support), or in the convex hull of both feet's
+///        boxes (double support: a hexagon, 5 two-sided rows per sample), d_k the swing's centre-of-pressure
+///        offset (Input::cop_offset, 0 by default; p_k + d_k also replaces p_k in the ZMP tracking term);  f_j within reach of f_{j-1} (box in the
 ///        previous foot's frame)
 /// with the CoM state propagated exactly (zero-order hold on p): x_{k+1} = A x_k + B p_k per axis.
 /// Sizes: N = 20, M = 2 by default; 44 variables, 5N + 2M two-sided inequality rows.
@@ -127,6 +128,11 @@ class LipmMpc {
     std::vector<Footstep> steps;
     std::vector<SupportInterval> support;  ///< from now on, in order; the last one is open-ended
     std::vector<bool> step_fixed;          ///< per planned step (size M): true freezes it (e.g. late swing)
+    /// Per sample (N, or empty: none): the predicted offset of the centre of pressure from the pendulum's ZMP
+    /// [m, world xy], d = (-dL_y, dL_x) / (m g) for the rate of change dL of the centroidal angular momentum the
+    /// swing leg causes (see WholeBodyController::swing_momentum_map). The support constraints and the ZMP
+    /// tracking then apply to p_k + d_k, the centre of pressure the robot will need, while the CoM follows p_k.
+    std::vector<Eigen::Vector2d> cop_offset;
   };
   /// Result: the ZMP to apply now, the adapted footsteps and the predicted CoM one sample ahead.
   struct Output {

@@ -127,6 +127,15 @@ class WholeBodyController {
   Eigen::Vector3d com(const Eigen::VectorXd& q);
   /// Torso frame orientation in the world.
   Eigen::Quaterniond torso_orientation(const Eigen::VectorXd& q);
+  /// Centroidal angular momentum the motion of a swing foot carries: the 3 x 3 map K with L = K v_foot, where
+  /// v_foot is the swing sole's linear velocity (world) [m/s] and L the angular momentum about the CoM (world
+  /// axes) [kg m^2/s], at configuration q (nq), when the other sole stays fixed, the CoM, the torso and the base
+  /// orientation hold and the joints otherwise move least: the velocity-level weighted least squares of this
+  /// controller's tasks (stance contact and swing sole as near-hard rows, then w_com, w_torso, w_pelvis and
+  /// w_posture). With the swing's planned acceleration a_foot, K a_foot predicts dL/dt, which moves the centre of
+  /// pressure away from the pendulum's ZMP by (-dL_y, dL_x) / (m g) (the angular-momentum term of the ZMP,
+  /// S. Kajita et al., "Resolved momentum control", IROS 2003, eq. 7). swing_side: 0 left, 1 right.
+  Eigen::Matrix3d swing_momentum_map(const Eigen::VectorXd& q, int swing_side);
 
   const WbcParams& params() const { return params_; }
   WbcParams& params() { return params_; }

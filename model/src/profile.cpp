@@ -478,33 +478,13 @@ void fill_derived(const Model& m, Profile& p) {
   p.com_height = k.height(center_of_mass(m, p.q_nominal)) - sole;
 }
 
-// Stage 4b: a keyframe-less model whose legs rest against a joint stop at qpos0 (straight knees on their limit: a
-// singular leg that can push only one way) gets a slight crouch instead: the base lowered by kCrouch of the leg
-// length with the feet kept where they are (damped least-squares IK on each leg), then the whole robot lowered so
-// that the soles touch the ground plane z = 0.
-constexpr double kCrouch = 0.04;
-
-void crouch_if_on_stops(const Model& m, Profile& p) {
-  if (!m.keyframes.empty() || p.base_body < 0 || m.bodies[p.base_body].joints.empty()) return;
+// The crouch of crouched(): starts from q, keeps each leg's end body at its pose in `reference`.
+Eigen::VectorXd crouch_from(const Model& m, const Profile& p, Eigen::VectorXd q, const Eigen::VectorXd& reference,
+                            double fraction) {
   const Joint& free = m.joints[m.bodies[p.base_body].joints.front()];
-  if (free.type != JointType::kFree) return;
-  Eigen::VectorXd q = p.q_nominal;
-  constexpr double kStop = 1e-3, kInside = 0.05;  // [rad | m]
-  bool on_stop = false;
-  std::vector<int> legs = p.left_leg.joints;
-  legs.insert(legs.end(), p.right_leg.joints.begin(), p.right_leg.joints.end());
-  for (int j : legs) {
-    const Joint& jt = m.joints[j];
-    if (jt.nv != 1 || !jt.limited) continue;
-    double& x = q[jt.q_index];
-    if (x - jt.lower < kStop) x = jt.lower + kInside, on_stop = true;
-    if (jt.upper - x < kStop) x = jt.upper - kInside, on_stop = true;
-  }
-  if (!on_stop) return;
-  fill_derived(m, p);
-  const std::vector<Isometry3d> X0 = body_poses(m, p.q_nominal);
+  const std::vector<Isometry3d> X0 = body_poses(m, reference);
   const Vector3d up = m.gravity.norm() > 1e-9 ? Vector3d(-m.gravity.normalized()) : Vector3d::UnitZ();
-  q.segment<3>(free.q_index) -= kCrouch * p.leg_length * up;
+  q.segment<3>(free.q_index) -= fraction * p.leg_length * up;
   for (const Limb* leg : {&p.left_leg, &p.right_leg}) {
     const int n = static_cast<int>(leg->joints.size());
     const Isometry3d& target = X0[leg->end_body];
@@ -540,7 +520,34 @@ void crouch_if_on_stops(const Model& m, Profile& p) {
   double sole = std::numeric_limits<double>::infinity();
   for (const Foot* f : {&p.left_foot, &p.right_foot}) sole = std::min(sole, up.dot(X[f->body] * f->sole_center));
   q.segment<3>(free.q_index) -= sole * up;
-  p.q_nominal = q;
+  return q;
+}
+
+// Stage 4b: a keyframe-less model whose legs rest against a joint stop at qpos0 (straight knees on their limit: a
+// singular leg that can push only one way) gets a slight crouch instead: the base lowered by kCrouch of the leg
+// length with the feet kept where they are (damped least-squares IK on each leg), then the whole robot lowered so
+// that the soles touch the ground plane z = 0.
+constexpr double kCrouch = 0.04;
+
+void crouch_if_on_stops(const Model& m, Profile& p) {
+  if (!m.keyframes.empty() || p.base_body < 0 || m.bodies[p.base_body].joints.empty()) return;
+  const Joint& free = m.joints[m.bodies[p.base_body].joints.front()];
+  if (free.type != JointType::kFree) return;
+  Eigen::VectorXd q = p.q_nominal;
+  constexpr double kStop = 1e-3, kInside = 0.05;  // [rad | m]
+  bool on_stop = false;
+  std::vector<int> legs = p.left_leg.joints;
+  legs.insert(legs.end(), p.right_leg.joints.begin(), p.right_leg.joints.end());
+  for (int j : legs) {
+    const Joint& jt = m.joints[j];
+    if (jt.nv != 1 || !jt.limited) continue;
+    double& x = q[jt.q_index];
+    if (x - jt.lower < kStop) x = jt.lower + kInside, on_stop = true;
+    if (jt.upper - x < kStop) x = jt.upper - kInside, on_stop = true;
+  }
+  if (!on_stop) return;
+  fill_derived(m, p);
+  p.q_nominal = crouch_from(m, p, q, p.q_nominal, kCrouch);
   p.nominal_source += fmt::format(", crouched {:.0f}% of the leg length", 100 * kCrouch);
 }
 
@@ -778,6 +785,24 @@ class Overrides {
 };
 
 }  // namespace
+
+Eigen::VectorXd crouched(const Model& m, const Profile& p, const Eigen::VectorXd& q, double fraction) {
+  if (q.size() != m.nq) throw ModelError(fmt::format("crouched: q has {} entries, the model {}", q.size(), m.nq));
+  if (fraction <= 0 || p.base_body < 0 || m.bodies[p.base_body].joints.empty() || p.left_foot.body < 0 ||
+      p.right_foot.body < 0)
+    return q;
+  if (m.joints[m.bodies[p.base_body].joints.front()].type != JointType::kFree) return q;
+  // The IK starts from the leg joints moved a tenth of the way to the middle of their range: a straight knee sits
+  // at a singularity where the IK cannot tell which way to bend, and the middle of a knee's range is bent the
+  // right way. The IK then restores the feet.
+  Eigen::VectorXd start = q;
+  for (const Limb* leg : {&p.left_leg, &p.right_leg})
+    for (int j : leg->joints) {
+      const Joint& jt = m.joints[j];
+      if (jt.nv == 1 && jt.limited) start[jt.q_index] += 0.1 * (0.5 * (jt.lower + jt.upper) - start[jt.q_index]);
+    }
+  return crouch_from(m, p, start, q, fraction);
+}
 
 std::vector<Eigen::Isometry3d> body_poses(const Model& m, const Eigen::VectorXd& q) {
   if (q.size() != m.nq)

@@ -467,3 +467,28 @@ TEST(ProfileOverrides, FeetFromTheFileWhenDetectionFails) {
 }
 
 }  // namespace
+
+TEST(Profile, CrouchedBendsStraightLegsAndKeepsTheFeet) {
+  // G1's keyframe stands on straight legs (every leg joint 0, a singular knee). Crouching by 4 % of the leg length
+  // lowers the base by exactly that much relative to the feet, which keep their poses (IK converged; the whole
+  // robot then moves by the keyframe's 2 mm sole offset so the soles touch z = 0), and the knees bend.
+  const fs::path file = shared_robot("unitree_g1/scene.xml");
+  if (!fs::exists(file)) GTEST_SKIP() << "shared robots absent: " << file;
+  const Model m = load_mj(file);
+  const Profile p = oh::model::detect_profile(m);
+  const Eigen::VectorXd q = oh::model::crouched(m, p, p.q_nominal, 0.04);
+  const auto X0 = oh::model::body_poses(m, p.q_nominal), X = oh::model::body_poses(m, q);
+  const int base = p.base_body;
+  const Eigen::Vector3d shift = X[p.left_foot.body].translation() - X0[p.left_foot.body].translation();
+  EXPECT_LT(shift.head<2>().norm(), 1e-6);
+  EXPECT_NEAR(X0[base].translation().z() - X[base].translation().z() + shift.z(), 0.04 * p.leg_length, 1e-6);
+  for (const auto* foot : {&p.left_foot, &p.right_foot}) {
+    EXPECT_LT((X[foot->body].translation() - X0[foot->body].translation() - shift).norm(), 1e-6);
+    EXPECT_LT(Eigen::AngleAxisd(X[foot->body].linear() * X0[foot->body].linear().transpose()).angle(), 1e-6);
+  }
+  double bend = 0;  // the largest change of a leg joint [rad]
+  for (int j : p.leg_joints) bend = std::max(bend, std::abs(q[m.joints[j].q_index] - p.q_nominal[m.joints[j].q_index]));
+  EXPECT_GT(bend, 0.3);
+  EXPECT_EQ(oh::model::crouched(m, p, p.q_nominal, 0.0), p.q_nominal);
+  EXPECT_THROW(oh::model::crouched(m, p, Eigen::VectorXd::Zero(3), 0.04), ModelError);
+}

@@ -38,6 +38,11 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
   // task already holds the pelvis.
   wbc_.params().w_pelvis = profile.torso_body != profile.base_body ? 10.0 : 0.0;
   apply_overrides();
+  // Walking posture: the nominal one, or crouched by a fraction of the leg length (bent knees: a straight leg is
+  // singular and lifts its foot only by rolling the pelvis). The gait's CoM height follows unless overridden.
+  q_walk_ = model::crouched(model, profile, profile.q_nominal, crouch_);
+  if (crouch_ > 0 && profile.walking.count("com_height") == 0)
+    gait_.com_height -= model::center_of_mass(model, profile.q_nominal).z() - model::center_of_mass(model, q_walk_).z();
   // The MPC's ZMP box inside the support polygon the WBC enforces (left sole frame, scaled like the WBC's).
   {
     const Eigen::VectorXd& q = profile_.q_nominal;
@@ -54,6 +59,50 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
     mpc_ = control::LipmMpc(gait_);
     mpc_.w_zmp = w[0], mpc_.w_step = w[1], mpc_.w_dcm = w[2], mpc_.w_jerk = w[3];
   }
+}
+
+Eigen::Vector2d WalkController::cop_shift(const Eigen::Vector3d& dL) const {
+  return swing_momentum_ * Eigen::Vector2d(-dL.y(), dL.x()) / weight_;
+}
+
+Eigen::Vector2d WalkController::swing_cop_offset(const control::LipmMpc::Input& in, double t0, double t1) const {
+  // Swing sole velocity at time t from now: the swing in progress, or a planned one (support interval on step j:
+  // from step j - 1 to step j + 1) with the swing trajectory's profile.
+  auto foot_vel = [&](double t, int& side) -> Eigen::Vector3d {
+    Eigen::Vector3d p, v = Eigen::Vector3d::Zero();
+    double yaw = 0, yaw_rate = 0;
+    for (size_t i = 0; i < in.support.size(); ++i) {
+      const control::SupportInterval& s = in.support[i];
+      if (t < s.t0 || t >= s.t1) continue;
+      if (s.next >= 0) return v;
+      if (i == 0 && phase_ == Phase::kSingle) {
+        side = swing_.lift.side;
+        swing_.sample(phase_t_ + t, p, yaw, v, yaw_rate);
+        return v;
+      }
+      const int j = s.foot;
+      if (j < 1 || j + 1 >= static_cast<int>(in.steps.size())) return v;
+      control::SwingTrajectory tr;
+      tr.lift = in.steps[static_cast<size_t>(j - 1)];
+      tr.land = in.steps[static_cast<size_t>(j + 1)];
+      tr.z_lift = tr.lift.z;
+      tr.z_land = in.steps[static_cast<size_t>(j)].z;
+      tr.apex = gait_.step_height;
+      tr.duration = s.t1 - s.t0;
+      side = tr.land.side;
+      tr.sample(t - s.t0, p, yaw, v, yaw_rate);
+      return v;
+    }
+    return v;
+  };
+  int side0 = -1, side1 = -1;
+  const Eigen::Vector3d v0 = foot_vel(t0, side0), v1 = foot_vel(t1 - 1e-9, side1);
+  const int side = side1 >= 0 ? side1 : side0;
+  if (side < 0) return Eigen::Vector2d::Zero();
+  // dL/dt = K a_foot with the acceleration averaged over the interval; a swing that ends (or starts) inside it
+  // contributes its velocity change.
+  const Eigen::Vector3d dL = swing_K_[side] * ((side0 == side ? v1 - v0 : v1) / (t1 - t0));
+  return cop_shift(dL);
 }
 
 void WalkController::apply_overrides() {
@@ -86,7 +135,9 @@ void WalkController::apply_overrides() {
       {"mpc_w_jerk", &mpc_.w_jerk},
       {"leg_posture_scale", &leg_posture_scale_},
       {"arm_posture_scale", &arm_posture_scale_},
-      {"touchdown_clearance", &touchdown_clearance_}};
+      {"touchdown_clearance", &touchdown_clearance_},
+      {"swing_momentum", &swing_momentum_},
+      {"crouch", &crouch_}};
   const auto& gait_keys = control::GaitParams::override_keys();
   for (const auto& [key, value] : profile_.walking) {
     if (std::find(gait_keys.begin(), gait_keys.end(), key) != gait_keys.end()) continue;  // GaitParams took it
@@ -140,7 +191,7 @@ void WalkController::reset(const RobotState& state, const Estimate& est) {
   }
   com_z_offset_ = c.z() - 0.5 * (stance_.z + prev_.z) - gait_.com_height;
   zmp_ = c.head<2>();
-  targets_.q_posture = profile_.q_nominal;
+  targets_.q_posture = q_walk_;
   targets_.posture_scale = Eigen::VectorXd::Ones(model_.nv);
   for (int j : profile_.leg_joints) targets_.posture_scale[model_.joints[j].v_index] = leg_posture_scale_;
   for (int j : profile_.arm_joints) targets_.posture_scale[model_.joints[j].v_index] = arm_posture_scale_;
@@ -156,7 +207,7 @@ void WalkController::reset(const RobotState& state, const Estimate& est) {
   pelvis_rel_ = Eigen::AngleAxisd(-yaw_of(Rp), Eigen::Vector3d::UnitZ()).toRotationMatrix() * Rp;
 }
 
-void WalkController::run_mpc(double now, const Eigen::Vector2d& c, const Eigen::Vector2d& cd, const Eigen::Vector3d& cmd) {
+void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::Vector2d& c, const Eigen::Vector2d& cd, const Eigen::Vector3d& cmd) {
   control::WalkingPhase ph;
   ph.single = phase_ == Phase::kSingle;
   ph.elapsed = phase_t_;
@@ -166,7 +217,16 @@ void WalkController::run_mpc(double now, const Eigen::Vector2d& c, const Eigen::
   ph.prev = prev_;
   const bool late = ph.single && phase_t_ > 0.7 * gait_.t_single;
   if (late) ph.frozen = &swing_.land;
-  const control::LipmMpc::Input in = control::walking_mpc_input(gait_, planner_, ph, cmd, c, cd);
+  control::LipmMpc::Input in = control::walking_mpc_input(gait_, planner_, ph, cmd, c, cd);
+  if (swing_momentum_ > 0) {
+    // The maps at the current posture: they change a lot with the knee's bend (a straight leg lifts its foot
+    // only by rolling the pelvis).
+    for (int side = 0; side < 2; ++side) swing_K_[side] = wbc_.swing_momentum_map(q, side);
+    in.cop_offset.resize(static_cast<size_t>(mpc_.horizon()));
+    for (int k = 0; k < mpc_.horizon(); ++k)
+      in.cop_offset[static_cast<size_t>(k)] = swing_cop_offset(in, k * mpc_.dt(), (k + 1) * mpc_.dt());
+  }
+  cop_offset0_ = in.cop_offset.empty() ? Eigen::Vector2d::Zero() : in.cop_offset.front();
   const auto t_start = std::chrono::steady_clock::now();
   const control::LipmMpc::Output& out = mpc_.solve(in);
   mpc_us_.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t_start).count());
@@ -286,11 +346,28 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     }
     zmp_ = targets_.com.head<2>();
   } else {
-    if (last_mpc_ < 0 || t - last_mpc_ >= mpc_period_ - 1e-9) run_mpc(t, c.head<2>(), cd.head<2>(), cmd);
+    if (last_mpc_ < 0 || t - last_mpc_ >= mpc_period_ - 1e-9) run_mpc(t, est.q, c.head<2>(), cd.head<2>(), cmd);
     const double z_feet = phase_ == Phase::kSingle ? stance_.z : 0.5 * (stance_.z + prev_.z);
     targets_.com = Eigen::Vector3d(c.x(), c.y(), z_feet + gait_.com_height + com_z_offset_);
     targets_.com_vel = Eigen::Vector3d(cd.x(), cd.y(), 0.0);
-    targets_.com_acc = Eigen::Vector3d(w2 * (c.x() - zmp_.x()), w2 * (c.y() - zmp_.y()), 0.0);
+    // The MPC planned the centre of pressure p_0 + d_0 with d_0 the swing's offset averaged over its first sample;
+    // the pendulum ZMP applied now keeps that centre of pressure under the swing's offset at this instant.
+    Eigen::Vector2d zmp_now = zmp_;
+    if (swing_momentum_ > 0) {
+      Eigen::Vector2d d_now = Eigen::Vector2d::Zero();
+      if (phase_ == Phase::kSingle) {
+        const double h = 0.5 * dt_;
+        Eigen::Vector3d p, v0, v1;
+        double yaw = 0, yaw_rate = 0;
+        swing_.sample(phase_t_ - h, p, yaw, v0, yaw_rate);
+        swing_.sample(phase_t_ + h, p, yaw, v1, yaw_rate);
+        const Eigen::Vector3d dL = swing_K_[swing_.lift.side] * ((v1 - v0) / (2 * h));
+        d_now = cop_shift(dL);
+      }
+      zmp_now = zmp_ + cop_offset0_ - d_now;
+      trace_offset_ = d_now;
+    }
+    targets_.com_acc = Eigen::Vector3d(w2 * (c.x() - zmp_now.x()), w2 * (c.y() - zmp_now.y()), 0.0);
     targets_.contact = {true, true};
     if (phase_ == Phase::kSingle) {
       const int sw = swing_.lift.side;
@@ -325,14 +402,14 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     const Eigen::Vector2d base_rp(std::atan2(Rb(2, 1), Rb(2, 2)), -std::asin(std::clamp(Rb(2, 0), -1.0, 1.0)));
     std::fprintf(stderr,
                  "t=%.3f ph=%d c=(%.3f %.3f %.3f) cd=(%.2f %.2f) zmp=(%.3f %.3f) st=%d(%.3f %.3f) tgt=(%.3f %.3f) "
-                 "sw=(%.3f %.3f %.3f) tilt=%.3f fz=(%.0f %.0f) wbc_fz=(%.0f %.0f) cop=(%.3f %.3f) qp=%s acc=(%.2f %.2f) qp_acc=(%.2f %.2f) base_rpy=(%.2f %.2f) torso_err=%.3f\n",
+                 "sw=(%.3f %.3f %.3f) tilt=%.3f fz=(%.0f %.0f) wbc_fz=(%.0f %.0f) cop=(%.3f %.3f) qp=%s acc=(%.2f %.2f) qp_acc=(%.2f %.2f) base_rpy=(%.2f %.2f) torso_err=%.3f dcop=(%.3f %.3f)\n",
                  t, static_cast<int>(phase_), c.x(), c.y(), c.z(), cd.x(), cd.y(), zmp_.x(), zmp_.y(), stance_.side,
                  stance_.pos.x(), stance_.pos.y(), target_.pos.x(), target_.pos.y(), sw.translation().x(),
                  sw.translation().y(), sw.translation().z(), tilt_of(Eigen::Quaterniond(sw.linear())), fz[0], fz[1], o.wrench[0][2], o.wrench[1][2],
                  -o.wrench[stance_.side][4] / std::max(o.wrench[stance_.side][2], 1.0),
                  o.wrench[stance_.side][3] / std::max(o.wrench[stance_.side][2], 1.0), o.status.c_str(), targets_.com_acc.x(),
                  targets_.com_acc.y(), o.com_acc.x(), o.com_acc.y(), base_rp.x(), base_rp.y(),
-                 tilt_of(wbc_.torso_orientation(est.q).inverse() * targets_.torso));
+                 tilt_of(wbc_.torso_orientation(est.q).inverse() * targets_.torso), trace_offset_.x(), trace_offset_.y());
   }
   for (size_t k = 0; k < out.size(); ++k) out[k] = MotorCommand{o.q_ref[k], o.dq_ref[k], o.kp[k], o.kd[k], o.tau[k]};
 }

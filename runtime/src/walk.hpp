@@ -7,6 +7,7 @@
 #include "dynamics/dynamics.hpp"
 #include "runtime/runner.hpp"
 
+#include <array>
 #include <functional>
 
 namespace oh::runtime {
@@ -39,7 +40,7 @@ class WalkController : public Controller {
   /// Applies Profile::walking entries that are not GaitParams fields to the WBC and MPC parameters; throws
   /// std::invalid_argument for an unknown name or a negative value.
   void apply_overrides();
-  void run_mpc(double t, const Eigen::Vector2d& c, const Eigen::Vector2d& cd, const Eigen::Vector3d& cmd);
+  void run_mpc(double t, const Eigen::VectorXd& q, const Eigen::Vector2d& c, const Eigen::Vector2d& cd, const Eigen::Vector3d& cmd);
 
   const model::Model& model_;
   const model::Profile& profile_;
@@ -71,6 +72,20 @@ class WalkController : public Controller {
   double touchdown_clearance_ = 0.003;  ///< [m] a swing foot this close at the planned time has landed
   double mpc_period_ = 0.01;  ///< [s] between MPC solves (100 Hz)
   double use_zmp_reference_ = 0.0;  ///< nonzero: the WBC's reference wrenches follow the MPC's ZMP
+  /// Scale of the swing leg's predicted centre-of-pressure offset given to the MPC (1: as predicted, 0: none).
+  double swing_momentum_ = 0.0;
+  double crouch_ = 0.0;  ///< walking posture: the nominal one crouched by this fraction of the leg length
+  Eigen::VectorXd q_walk_;  ///< the walking posture (nq)
+  /// Per swing side: centroidal angular momentum per unit swing-sole velocity at the current posture
+  /// (WholeBodyController::swing_momentum_map) [kg m^2/s per m/s].
+  std::array<Eigen::Matrix3d, 2> swing_K_{Eigen::Matrix3d::Zero(), Eigen::Matrix3d::Zero()};
+  Eigen::Vector2d trace_offset_ = Eigen::Vector2d::Zero();  ///< the swing's offset now (trace only)
+  Eigen::Vector2d cop_offset0_ = Eigen::Vector2d::Zero();  ///< the swing's offset over the MPC's first sample
+  /// The centre-of-pressure shift (world xy) [m] of a centroidal angular momentum rate dL [N m], scaled by
+  /// swing_momentum_: (-dL_y, dL_x) / (m g).
+  Eigen::Vector2d cop_shift(const Eigen::Vector3d& dL) const;
+  /// The swing's centre-of-pressure offset (world xy) [m] averaged over [t0, t1] s from now, for an MPC input.
+  Eigen::Vector2d swing_cop_offset(const control::LipmMpc::Input& in, double t0, double t1) const;
 };
 
 }  // namespace oh::runtime

@@ -129,23 +129,25 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
     pr.H.noalias() += 2.0 * weight * row * row.transpose();
     pr.g.noalias() -= 2.0 * weight * b * row;
   };
+  const bool have_offset = in.cop_offset.size() == static_cast<size_t>(N);
+  auto offset = [&](int k) { return have_offset ? in.cop_offset[static_cast<size_t>(k)] : Eigen::Vector2d::Zero(); };
   for (int k = 0; k < N; ++k) {
     row = -ref[k].ax;
     row[px(k)] += 1.0;
-    add(w_zmp, ref[k].c.x());
+    add(w_zmp, ref[k].c.x() - offset(k).x());
     row = -ref[k].ay;
     row[py(k)] += 1.0;
-    add(w_zmp, ref[k].c.y());
+    add(w_zmp, ref[k].c.y() - offset(k).y());
     if (k > 0) {
       // ZMP rate relative to the reference's own rate: smooths the ZMP without biasing toward short steps.
       row = -(ref[k].ax - ref[k - 1].ax);
       row[px(k)] += 1.0;
       row[px(k - 1)] -= 1.0;
-      add(w_jerk, ref[k].c.x() - ref[k - 1].c.x());
+      add(w_jerk, ref[k].c.x() - ref[k - 1].c.x() - (offset(k) - offset(k - 1)).x());
       row = -(ref[k].ay - ref[k - 1].ay);
       row[py(k)] += 1.0;
       row[py(k - 1)] -= 1.0;
-      add(w_jerk, ref[k].c.y() - ref[k - 1].c.y());
+      add(w_jerk, ref[k].c.y() - ref[k - 1].c.y() - (offset(k) - offset(k - 1)).y());
     }
   }
   for (int j = 1; j <= M; ++j) {
@@ -191,7 +193,7 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
       pr.C.row(i) = -(d.x() * centre.ax + d.y() * centre.ay).transpose();
       pr.C(i, px(k)) += d.x();
       pr.C(i, py(k)) += d.y();
-      const double off = d.dot(centre.c);
+      const double off = d.dot(centre.c - offset(k));
       pr.l[i] = off + lo;
       pr.u[i] = off + hi;
     };

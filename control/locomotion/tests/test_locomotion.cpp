@@ -114,6 +114,36 @@ TEST(LipmMpc, StandingStillKeepsZmpUnderTheCom) {
   EXPECT_LT(out.com_acc.norm(), 0.5);
 }
 
+TEST(LipmMpc, SwingCopOffsetShiftsThePendulumZmp) {
+  // Single support on the left foot with the CoM at rest above it: without an offset the ZMP stays under the CoM.
+  // A swing that will move the centre of pressure 5 cm forward (and 1 cm left) for the first 0.2 s makes the MPC
+  // plan the pendulum ZMP behind and to the right, toward keeping the centre of pressure p + d at the sole centre;
+  // an offset beyond the box keeps p + d inside it (a hard constraint).
+  const GaitParams p = params();
+  LipmMpc mpc(p);
+  LipmMpc::Input in;
+  in.steps = {step(kLeft, 0, 0.1), step(kRight, 0, -0.1), step(kLeft, 0, 0.1)};
+  in.step_fixed = {true, true};
+  in.support = {{0.0, 1e9, 0, -1}};
+  in.com = {0.0, 0.1};
+  const Eigen::Vector2d free = mpc.solve(in).zmp;
+  EXPECT_NEAR(free.x(), 0.0, 1e-3);
+  EXPECT_NEAR(free.y(), 0.1, 1e-3);
+  in.cop_offset.assign(static_cast<size_t>(mpc.horizon()), Eigen::Vector2d::Zero());
+  for (int k = 0; k < 4; ++k) in.cop_offset[static_cast<size_t>(k)] = {0.05, 0.01};
+  const auto& out = mpc.solve(in);
+  ASSERT_TRUE(out.ok);
+  // The ZMP tracking term is soft against the terminal DCM (w_zmp << w_dcm): the pendulum ZMP moves back by
+  // 0.9 cm here (measured), against the offset, not by all of it.
+  EXPECT_LT(out.zmp.x(), free.x() - 0.005);
+  EXPECT_LT(out.zmp.y(), free.y() - 0.001);
+  for (int k = 0; k < 4; ++k) in.cop_offset[static_cast<size_t>(k)] = {0.2, 0.0};
+  const auto& big = mpc.solve(in);
+  ASSERT_TRUE(big.ok);
+  EXPECT_LE(big.zmp.x() + 0.2, p.zmp_half_length + 1e-6);
+  EXPECT_GE(big.zmp.x() + 0.2, -p.zmp_half_length - 1e-6);
+}
+
 TEST(LipmMpc, ForwardPushMovesTheNextStepForward) {
   const GaitParams p = params();
   FootstepPlanner planner(p);

@@ -310,6 +310,41 @@ Eigen::Quaterniond WholeBodyController::torso_orientation(const Eigen::VectorXd&
   return Eigen::Quaterniond(dynamics::frame_placement(s.dm, s.data, s.torso_frame).R);
 }
 
+Eigen::Matrix3d WholeBodyController::swing_momentum_map(const Eigen::VectorXd& q, int swing_side) {
+  Impl& s = *impl_;
+  const WbcParams& P = params_;
+  const int nv = s.nv, stance = 1 - swing_side;
+  using dynamics::ReferenceFrame;
+  dynamics::forward_kinematics(s.dm, s.data, q);
+  dynamics::update_frame_placements(s.dm, s.data);
+  dynamics::compute_joint_jacobians(s.dm, s.data);
+  // Weighted rows sqrt(w) J v = sqrt(w) r: stance sole fixed, swing sole moving at the unit velocity (columns of
+  // the right-hand side) without turning, CoM and torso/base orientation held, posture.
+  const Eigen::Index n_rows = 6 + 6 + 3 + 3 + 3 + nv;
+  Eigen::MatrixXd A = Eigen::MatrixXd::Zero(n_rows, nv), B = Eigen::MatrixXd::Zero(n_rows, 3);
+  Eigen::Index r = 0;
+  auto rows = [&](const auto& J, double w) {
+    A.middleRows(r, J.rows()) = std::sqrt(w) * J;
+    r += J.rows();
+  };
+  const double w_hard = 1e4 * std::max(P.w_com, 1.0);
+  dynamics::frame_jacobian(s.dm, s.data, s.sole_frame[stance], ReferenceFrame::kLocal, s.J_tmp);
+  rows(s.J_tmp, w_hard);
+  dynamics::frame_jacobian(s.dm, s.data, s.sole_frame[swing_side], ReferenceFrame::kLocalWorldAligned, s.J_tmp);
+  B.middleRows<3>(r) = std::sqrt(w_hard) * Eigen::Matrix3d::Identity();
+  rows(s.J_tmp, w_hard);
+  rows(dynamics::jacobian_center_of_mass(s.dm, s.data, q), std::max(P.w_com, 1e-6));
+  dynamics::frame_jacobian(s.dm, s.data, s.torso_frame, ReferenceFrame::kLocalWorldAligned, s.J_torso);
+  rows(s.J_torso.bottomRows<3>(), std::max(P.w_torso, 1e-6));
+  dynamics::frame_jacobian(s.dm, s.data, s.pelvis_frame, ReferenceFrame::kLocalWorldAligned, s.J_pelvis);
+  rows(s.J_pelvis.bottomRows<3>(), std::max(P.w_pelvis, 1e-6));
+  for (int d = 6; d < nv; ++d) A(r + d, d) = std::sqrt(std::max(P.w_posture, 1e-6));
+  for (int d = 0; d < 6; ++d) A(r + d, d) = std::sqrt(P.w_acc);
+  const Eigen::MatrixXd V = A.colPivHouseholderQr().solve(B);  // nv x 3 (QR: the weights span 13 decades)
+  const auto& Ag = dynamics::ccrba(s.dm, s.data, q, Eigen::VectorXd::Zero(nv));
+  return Ag.bottomRows<3>() * V;
+}
+
 const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eigen::VectorXd& v,
                                              const WbcTargets& tg) {
   Impl& s = *impl_;
