@@ -61,6 +61,18 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
   }
 }
 
+control::SwingTrajectory WalkController::planned_swing(const control::Footstep& lift, const control::Footstep& land,
+                                                       double z_land, double duration) const {
+  control::SwingTrajectory tr;
+  tr.lift = lift;
+  tr.z_lift = lift.z;
+  tr.land = land;
+  tr.z_land = z_land;
+  tr.apex = gait_.step_height;
+  tr.duration = duration;
+  return tr;
+}
+
 Eigen::Vector2d WalkController::cop_shift(const Eigen::Vector3d& dL) const {
   return swing_momentum_ * Eigen::Vector2d(-dL.y(), dL.x()) / weight_;
 }
@@ -82,13 +94,9 @@ Eigen::Vector2d WalkController::swing_cop_offset(const control::LipmMpc::Input& 
       }
       const int j = s.foot;
       if (j < 1 || j + 1 >= static_cast<int>(in.steps.size())) return v;
-      control::SwingTrajectory tr;
-      tr.lift = in.steps[static_cast<size_t>(j - 1)];
-      tr.land = in.steps[static_cast<size_t>(j + 1)];
-      tr.z_lift = tr.lift.z;
-      tr.z_land = in.steps[static_cast<size_t>(j)].z;
-      tr.apex = gait_.step_height;
-      tr.duration = s.t1 - s.t0;
+      const control::SwingTrajectory tr = planned_swing(in.steps[static_cast<size_t>(j - 1)],
+                                                        in.steps[static_cast<size_t>(j + 1)],
+                                                        in.steps[static_cast<size_t>(j)].z, s.t1 - s.t0);
       side = tr.land.side;
       tr.sample(t - s.t0, p, yaw, v, yaw_rate);
       return v;
@@ -280,12 +288,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
         phase_ = Phase::kStand;
       } else {
         phase_ = Phase::kSingle;
-        swing_.lift = prev_;
-        swing_.z_lift = prev_.z;
-        swing_.land = target_;
-        swing_.z_land = stance_.z;
-        swing_.apex = gait_.step_height;
-        swing_.duration = gait_.t_single;
+        swing_ = planned_swing(prev_, target_, stance_.z, gait_.t_single);
       }
       phase_t_ = 0.0;
       last_mpc_ = -1.0;

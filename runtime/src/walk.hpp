@@ -81,6 +81,9 @@ class WalkController : public Controller {
   std::array<Eigen::Matrix3d, 2> swing_K_{Eigen::Matrix3d::Zero(), Eigen::Matrix3d::Zero()};
   Eigen::Vector2d trace_offset_ = Eigen::Vector2d::Zero();  ///< the swing's offset now (trace only)
   Eigen::Vector2d cop_offset0_ = Eigen::Vector2d::Zero();  ///< the swing's offset over the MPC's first sample
+  /// A swing from `lift` (its own height) to `land` at height z_land [m] over `duration` [s] with the gait's apex.
+  control::SwingTrajectory planned_swing(const control::Footstep& lift, const control::Footstep& land, double z_land,
+                                         double duration) const;
   /// The centre-of-pressure shift (world xy) [m] of a centroidal angular momentum rate dL [N m], scaled by
   /// swing_momentum_: (-dL_y, dL_x) / (m g).
   Eigen::Vector2d cop_shift(const Eigen::Vector3d& dL) const;
