@@ -108,7 +108,8 @@ struct SupportInterval {
 
 /// LIPM MPC over a horizon of N samples of dt, with the ZMP and the next footsteps as decision variables:
 ///   x = [p_x(0..N-1), p_y(0..N-1), f_x(1..M), f_y(1..M)]   (2N + 2M variables)
-///   min  w_zmp sum |p_k - p_ref,k|^2 + w_step sum |f_j - f_ref,j|^2 + w_dcm |xi_N - p_ref,N-1|^2
+///   min  w_zmp sum |p_k - p_ref,k|^2 + sum (w_step e_along,j^2 + w_step_lateral e_across,j^2)
+///        + w_dcm |xi_N - p_ref,N-1|^2   (e_j = f_j - f_ref,j along / across f_ref,j's heading)
 ///        + w_jerk sum |p_k - p_{k-1}|^2
 ///   s.t. p_k + d_k in the ZMP box of its support foot (single support), or in the convex hull of both feet's
 ///        boxes (double support: a hexagon, 5 two-sided rows per sample), d_k the swing's centre-of-pressure
@@ -146,6 +147,7 @@ class LipmMpc {
   const Output& solve(const Input& in);
 
   double w_zmp = 0.3, w_step = 5.0, w_dcm = 100.0, w_jerk = 0.5;
+  double w_step_lateral = 5.0;  ///< step tracking across the step's heading (w_step: along it)
   double tail_horizon = 2.0;  ///< [s] of reference beyond the horizon used for the terminal DCM
 
   int horizon() const { return n_; }

@@ -37,6 +37,10 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
   // torso move (without it the built-in robot's pelvis rocked by 0.2-0.3 rad each step). Without a waist the torso
   // task already holds the pelvis.
   wbc_.params().w_pelvis = profile.torso_body != profile.base_body ? 10.0 : 0.0;
+  // The swing foot keeps to its trajectory: the MPC planned the centre of pressure for that swing's momentum.
+  wbc_.params().w_swing = 1000.0;
+  // Steps adapt freely along the heading (the CoM's progress sets the stride) but hold their width.
+  mpc_.w_step = 0.5;
   apply_overrides();
   // Walking posture: the nominal one, or crouched by a fraction of the leg length (bent knees: a straight leg is
   // singular and lifts its foot only by rolling the pelvis). The gait's CoM height follows unless overridden.
@@ -55,9 +59,10 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
     }
     gait_.fit_zmp_box(poly);
     planner_ = control::FootstepPlanner(gait_);
-    const double w[4] = {mpc_.w_zmp, mpc_.w_step, mpc_.w_dcm, mpc_.w_jerk};  // set by the overrides
+    const control::LipmMpc tuned = mpc_;  // its weights are set by the overrides
     mpc_ = control::LipmMpc(gait_);
-    mpc_.w_zmp = w[0], mpc_.w_step = w[1], mpc_.w_dcm = w[2], mpc_.w_jerk = w[3];
+    mpc_.w_zmp = tuned.w_zmp, mpc_.w_step = tuned.w_step, mpc_.w_step_lateral = tuned.w_step_lateral;
+    mpc_.w_dcm = tuned.w_dcm, mpc_.w_jerk = tuned.w_jerk;
   }
 }
 
@@ -113,6 +118,34 @@ Eigen::Vector2d WalkController::swing_cop_offset(const control::LipmMpc::Input& 
   return cop_shift(dL);
 }
 
+Eigen::Vector3d WalkController::corrected_command(const Eigen::Vector3d& cmd, const Eigen::VectorXd& q,
+                                                  const Eigen::Vector3d& cd) {
+  const double yaw = yaw_of(base_rotation(model_, profile_, q));
+  const double yaw_rate = wrap(yaw - yaw_prev_) / dt_;
+  yaw_prev_ = yaw;
+  if (velocity_ki_ <= 0) return cmd;
+  const bool moving = cmd.cwiseAbs().maxCoeff() > 1e-3;
+  if (phase_ == Phase::kStand || !moving) {
+    vel_filt_ = cmd;
+    cmd_bias_.setZero();
+    return cmd;
+  }
+  // Velocity in the heading frame, low-passed over a stride (two steps) so the sway within a step averages out.
+  const Eigen::Vector2d v = Eigen::Rotation2Dd(-yaw) * cd.head<2>();
+  const double tau = 2.0 * gait_.t_step();
+  vel_filt_ += (Eigen::Vector3d(v.x(), v.y(), yaw_rate) - vel_filt_) * std::min(1.0, dt_ / tau);
+  // Integral action: model errors (the pendulum's, the swing leg's) leave the speed the gait settles at short
+  // of (or beyond) the command; the correction is bounded by half the command limits so a push or a stall cannot
+  // wind it up further.
+  // Only along the commanded linear axes: the turn rate tracks well without it, and corrections of the
+  // sway while turning in place made it fall more often under pushes.
+  Eigen::Vector3d lim = 0.5 * Eigen::Vector3d(gait_.max_vx, gait_.max_vy, 0.0);
+  for (int i = 0; i < 2; ++i)
+    if (std::abs(cmd[i]) < 1e-3) lim[i] = 0.0;
+  cmd_bias_ = (cmd_bias_ + velocity_ki_ * dt_ * (cmd - vel_filt_)).cwiseMax(-lim).cwiseMin(lim);
+  return cmd + cmd_bias_;
+}
+
 void WalkController::apply_overrides() {
   control::WbcParams& w = wbc_.params();
   const std::vector<std::pair<const char*, double*>> table = {
@@ -139,13 +172,15 @@ void WalkController::apply_overrides() {
       {"mpc_period", &mpc_period_},
       {"mpc_w_zmp", &mpc_.w_zmp},
       {"mpc_w_step", &mpc_.w_step},
+      {"mpc_w_step_lateral", &mpc_.w_step_lateral},
       {"mpc_w_dcm", &mpc_.w_dcm},
       {"mpc_w_jerk", &mpc_.w_jerk},
       {"leg_posture_scale", &leg_posture_scale_},
       {"arm_posture_scale", &arm_posture_scale_},
       {"touchdown_clearance", &touchdown_clearance_},
       {"swing_momentum", &swing_momentum_},
-      {"crouch", &crouch_}};
+      {"crouch", &crouch_},
+      {"velocity_ki", &velocity_ki_}};
   const auto& gait_keys = control::GaitParams::override_keys();
   for (const auto& [key, value] : profile_.walking) {
     if (std::find(gait_keys.begin(), gait_keys.end(), key) != gait_keys.end()) continue;  // GaitParams took it
@@ -173,6 +208,9 @@ control::Footstep WalkController::measured_step(const Eigen::VectorXd& q, int si
 
 void WalkController::reset(const RobotState& state, const Estimate& est) {
   t0_ = state.t;
+  yaw_prev_ = yaw_of(base_rotation(model_, profile_, est.q));
+  vel_filt_.setZero();
+  cmd_bias_.setZero();
   phase_ = Phase::kStand;
   phase_t_ = 0.0;
   stance_ = measured_step(est.q, control::kLeft);
@@ -255,6 +293,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
   const bool moving_cmd = cmd.cwiseAbs().maxCoeff() > 1e-3;
   dynamics::center_of_mass(wbc_.dynamics_model(), data_, est.q, est.v);
   const Eigen::Vector3d c = data_.com, cd = data_.vcom;
+  const Eigen::Vector3d cmd_plan = corrected_command(cmd, est.q, cd);
   double fz[2] = {weight_, weight_};
   for (int i = 0; i < 2 && i < static_cast<int>(state.contact_wrenches.size()); ++i) fz[i] = state.contact_wrenches[i][2];
   phase_t_ += dt_;
@@ -349,7 +388,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     }
     zmp_ = targets_.com.head<2>();
   } else {
-    if (last_mpc_ < 0 || t - last_mpc_ >= mpc_period_ - 1e-9) run_mpc(t, est.q, c.head<2>(), cd.head<2>(), cmd);
+    if (last_mpc_ < 0 || t - last_mpc_ >= mpc_period_ - 1e-9) run_mpc(t, est.q, c.head<2>(), cd.head<2>(), cmd_plan);
     const double z_feet = phase_ == Phase::kSingle ? stance_.z : 0.5 * (stance_.z + prev_.z);
     targets_.com = Eigen::Vector3d(c.x(), c.y(), z_feet + gait_.com_height + com_z_offset_);
     targets_.com_vel = Eigen::Vector3d(cd.x(), cd.y(), 0.0);
@@ -405,14 +444,16 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     const Eigen::Vector2d base_rp(std::atan2(Rb(2, 1), Rb(2, 2)), -std::asin(std::clamp(Rb(2, 0), -1.0, 1.0)));
     std::fprintf(stderr,
                  "t=%.3f ph=%d c=(%.3f %.3f %.3f) cd=(%.2f %.2f) zmp=(%.3f %.3f) st=%d(%.3f %.3f) tgt=(%.3f %.3f) "
-                 "sw=(%.3f %.3f %.3f) tilt=%.3f fz=(%.0f %.0f) wbc_fz=(%.0f %.0f) cop=(%.3f %.3f) qp=%s acc=(%.2f %.2f) qp_acc=(%.2f %.2f) base_rpy=(%.2f %.2f) torso_err=%.3f dcop=(%.3f %.3f)\n",
+                 "sw=(%.3f %.3f %.3f) tilt=%.3f fz=(%.0f %.0f) wbc_fz=(%.0f %.0f) cop=(%.3f %.3f) qp=%s acc=(%.2f %.2f) qp_acc=(%.2f %.2f) base_rpy=(%.2f %.2f) torso_err=%.3f dcop=(%.3f %.3f) "
+                 "vel=(%.2f %.2f %.2f) bias=(%.2f %.2f %.2f)\n",
                  t, static_cast<int>(phase_), c.x(), c.y(), c.z(), cd.x(), cd.y(), zmp_.x(), zmp_.y(), stance_.side,
                  stance_.pos.x(), stance_.pos.y(), target_.pos.x(), target_.pos.y(), sw.translation().x(),
                  sw.translation().y(), sw.translation().z(), tilt_of(Eigen::Quaterniond(sw.linear())), fz[0], fz[1], o.wrench[0][2], o.wrench[1][2],
                  -o.wrench[stance_.side][4] / std::max(o.wrench[stance_.side][2], 1.0),
                  o.wrench[stance_.side][3] / std::max(o.wrench[stance_.side][2], 1.0), o.status.c_str(), targets_.com_acc.x(),
                  targets_.com_acc.y(), o.com_acc.x(), o.com_acc.y(), base_rp.x(), base_rp.y(),
-                 tilt_of(wbc_.torso_orientation(est.q).inverse() * targets_.torso), trace_offset_.x(), trace_offset_.y());
+                 tilt_of(wbc_.torso_orientation(est.q).inverse() * targets_.torso), trace_offset_.x(), trace_offset_.y(),
+                 vel_filt_.x(), vel_filt_.y(), vel_filt_.z(), cmd_bias_.x(), cmd_bias_.y(), cmd_bias_.z());
   }
   for (size_t k = 0; k < out.size(); ++k) out[k] = MotorCommand{o.q_ref[k], o.dq_ref[k], o.kp[k], o.kd[k], o.tau[k]};
 }

@@ -73,8 +73,15 @@ class WalkController : public Controller {
   double mpc_period_ = 0.01;  ///< [s] between MPC solves (100 Hz)
   double use_zmp_reference_ = 0.0;  ///< nonzero: the WBC's reference wrenches follow the MPC's ZMP
   /// Scale of the swing leg's predicted centre-of-pressure offset given to the MPC (1: as predicted, 0: none).
-  double swing_momentum_ = 0.0;
-  double crouch_ = 0.0;  ///< walking posture: the nominal one crouched by this fraction of the leg length
+  double swing_momentum_ = 1.0;
+  double crouch_ = 0.04;  ///< walking posture: the nominal one crouched by this fraction of the leg length
+  /// Velocity tracking: integral gain [1/s] on the stride-filtered velocity error (heading frame: vx, vy, wz)
+  /// that adds to the command the planner sees (0: off); the filtered velocity and the accumulated correction.
+  double velocity_ki_ = 0.6;
+  Eigen::Vector3d vel_filt_ = Eigen::Vector3d::Zero(), cmd_bias_ = Eigen::Vector3d::Zero();
+  double yaw_prev_ = 0.0;
+  /// The command the planner sees: `cmd` plus the integral correction, updated from the measured velocity.
+  Eigen::Vector3d corrected_command(const Eigen::Vector3d& cmd, const Eigen::VectorXd& q, const Eigen::Vector3d& cd);
   Eigen::VectorXd q_walk_;  ///< the walking posture (nq)
   /// Per swing side: centroidal angular momentum per unit swing-sole velocity at the current posture
   /// (WholeBodyController::swing_momentum_map) [kg m^2/s per m/s].

@@ -150,13 +150,17 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
       add(w_jerk, ref[k].c.y() - ref[k - 1].c.y() - (offset(k) - offset(k - 1)).y());
     }
   }
+  // Step tracking along and across each reference step's heading (separate weights).
   for (int j = 1; j <= M; ++j) {
-    row.setZero();
-    row[fx(j)] = 1.0;
-    add(w_step, in.steps[j].pos.x());
-    row.setZero();
-    row[fy(j)] = 1.0;
-    add(w_step, in.steps[j].pos.y());
+    const Footstep& f = in.steps[static_cast<size_t>(j)];
+    const Eigen::Vector2d along(std::cos(f.yaw), std::sin(f.yaw)), across(-along.y(), along.x());
+    for (int r = 0; r < 2; ++r) {
+      const Eigen::Vector2d& d = r == 0 ? along : across;
+      row.setZero();
+      row[fx(j)] = d.x();
+      row[fy(j)] = d.y();
+      add(r == 0 ? w_step : w_step_lateral, d.dot(f.pos));
+    }
   }
   // Terminal DCM xi_N = c_N + c'_N / w at the stable DCM of the tail (capturability at the horizon).
   const Eigen::VectorXd dcm = Pc_.row(N - 1) + Pv_.row(N - 1) / w;

@@ -169,6 +169,35 @@ TEST(LipmMpc, ForwardPushMovesTheNextStepForward) {
   EXPECT_LE(std::abs(pushed.zmp.x() - 0.0), p.zmp_half_length + 1e-6);
 }
 
+TEST(LipmMpc, StepWeightsActAlongAndAcrossTheStepHeading) {
+  // A heading of 0.5 rad and a diagonal push: with a weak weight along the heading and a strong one across it,
+  // the step adapts along its heading and holds its width, measured in the step's own frame.
+  const GaitParams p = params();
+  FootstepPlanner planner(p);
+  Footstep stance = step(kLeft, 0, 0.1);
+  stance.yaw = 0.5;
+  const auto plan = planner.plan(stance, {0, 0, 0}, 2);
+  LipmMpc::Input in;
+  in.steps = {stance, plan[0], plan[1]};
+  in.step_fixed = {false, false};
+  const double ts = p.t_single, td = p.t_double;
+  in.support = {{0, ts, 0, -1}, {ts, ts + td, 0, 1}, {ts + td, 2 * ts + td, 1, -1}, {2 * ts + td, 10, 1, 2}};
+  in.com = stance.pos + Eigen::Rotation2Dd(0.5) * Eigen::Vector2d(0, -0.1);
+  in.com_vel = Eigen::Rotation2Dd(0.5) * Eigen::Vector2d(0.3, 0.3);  // forward and outward in the heading frame
+  auto deviation = [&](double w_along, double w_across) {
+    LipmMpc mpc(p);
+    mpc.w_step = w_along;
+    mpc.w_step_lateral = w_across;
+    const auto& out = mpc.solve(in);
+    EXPECT_TRUE(out.ok);
+    return Eigen::Vector2d(Eigen::Rotation2Dd(-plan[0].yaw) * (out.steps[1].pos - plan[0].pos));
+  };
+  const Eigen::Vector2d equal = deviation(5, 5), split = deviation(0.5, 50);
+  EXPECT_GT(split.x(), equal.x() + 0.01);
+  EXPECT_LT(std::abs(split.y()), 0.5 * std::abs(equal.y()));
+  EXPECT_GT(std::abs(equal.y()), 0.01);
+}
+
 TEST(LipmMpc, DoubleSupportZmpStaysInTheHullOfDiagonalFeet) {
   // Feet one step apart diagonally: a rectangle spanning the segment would reach well outside the two soles.
   // Whatever the CoM does, the ZMP must stay in the convex hull of the two ZMP boxes.
