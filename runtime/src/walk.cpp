@@ -118,6 +118,11 @@ Eigen::Vector2d WalkController::swing_cop_offset(const control::LipmMpc::Input& 
   return cop_shift(dL);
 }
 
+double WalkController::double_support(const Eigen::Vector3d& cmd) const {
+  const double speed = gait_.max_vx > 0 ? std::min(1.0, std::abs(cmd.x()) / gait_.max_vx) : 0.0;
+  return gait_.t_double * (1.0 - std::clamp(ds_speed_scale_, 0.0, 0.9) * speed);
+}
+
 Eigen::Vector3d WalkController::corrected_command(const Eigen::Vector3d& cmd, const Eigen::VectorXd& q,
                                                   const Eigen::Vector3d& cd) {
   const double yaw = yaw_of(base_rotation(model_, profile_, q));
@@ -180,7 +185,8 @@ void WalkController::apply_overrides() {
       {"touchdown_clearance", &touchdown_clearance_},
       {"swing_momentum", &swing_momentum_},
       {"crouch", &crouch_},
-      {"velocity_ki", &velocity_ki_}};
+      {"velocity_ki", &velocity_ki_},
+      {"ds_speed_scale", &ds_speed_scale_}};
   const auto& gait_keys = control::GaitParams::override_keys();
   for (const auto& [key, value] : profile_.walking) {
     if (std::find(gait_keys.begin(), gait_keys.end(), key) != gait_keys.end()) continue;  // GaitParams took it
@@ -263,7 +269,10 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
   ph.prev = prev_;
   const bool late = ph.single && phase_t_ > 0.7 * gait_.t_single;
   if (late) ph.frozen = &swing_.land;
-  control::LipmMpc::Input in = control::walking_mpc_input(gait_, planner_, ph, cmd, c, cd);
+  // The plan uses this command's double-support time (the step period sets the stride).
+  control::GaitParams gait = gait_;
+  gait.t_double = double_support(cmd);
+  control::LipmMpc::Input in = control::walking_mpc_input(gait, control::FootstepPlanner(gait), ph, cmd, c, cd);
   if (swing_momentum_ > 0) {
     // The maps at the current posture: they change a lot with the knee's bend (a straight leg lifts its foot
     // only by rolling the pelvis).
@@ -354,7 +363,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
       // support lasts the rest of the planned swing as well, so the weight transfer is not rushed while the DCM
       // is still on its way over. Landing higher or lower (terrain) starts the transfer at once.
       const bool level = std::abs(wbc_.sole_pose(est.q, sw).translation().z() - stance_.z) < 0.01;
-      double_duration_ = gait_.t_double + (level ? std::max(0.0, gait_.t_single - phase_t_) : 0.0);
+      double_duration_ = double_support(cmd) + (level ? std::max(0.0, gait_.t_single - phase_t_) : 0.0);
       prev_ = stance_;
       stance_ = measured_step(est.q, sw);
       stand_blend_ = 0.0;

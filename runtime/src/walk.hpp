@@ -80,6 +80,11 @@ class WalkController : public Controller {
   double velocity_ki_ = 0.6;
   Eigen::Vector3d vel_filt_ = Eigen::Vector3d::Zero(), cmd_bias_ = Eigen::Vector3d::Zero();
   double yaw_prev_ = 0.0;
+  /// Double support shortens with forward speed, by this fraction at the command limit (humans' double-support
+  /// share of the gait cycle also falls with speed).
+  double ds_speed_scale_ = 0.7;
+  /// The double-support duration [s] for a command (vx [m/s], ...): t_double (1 - ds_speed_scale |vx| / max_vx).
+  double double_support(const Eigen::Vector3d& cmd) const;
   /// The command the planner sees: `cmd` plus the integral correction, updated from the measured velocity.
   Eigen::Vector3d corrected_command(const Eigen::Vector3d& cmd, const Eigen::VectorXd& q, const Eigen::Vector3d& cd);
   Eigen::VectorXd q_walk_;  ///< the walking posture (nq)
