@@ -166,6 +166,9 @@ struct WholeBodyController::Impl {
   Eigen::Matrix3Xd Jcom, Jang;
   Eigen::Vector3d drift_com;
   Eigen::VectorXd zero_a;
+  /// swing_momentum_map's least-squares scratch (sized once: the map runs in the control loop).
+  Eigen::MatrixXd swing_A, swing_B, swing_V;
+  Eigen::ColPivHouseholderQR<Eigen::MatrixXd> swing_qr;
   Eigen::VectorXd q_des, v_des;          ///< integrated joint references (n_joint)
   bool have_reference = false;
   qp::QpProblem prob;
@@ -251,6 +254,10 @@ WholeBodyController::WholeBodyController(const model::Model& model, const model:
   s.Jcom.setZero(3, s.nv);
   s.Jang.setZero(3, s.nv);
   s.zero_a = Eigen::VectorXd::Zero(s.nv);
+  s.swing_A.setZero(6 + 6 + 3 + 3 + 3 + s.nv, s.nv);
+  s.swing_B.setZero(s.swing_A.rows(), 3);
+  s.swing_V.setZero(s.nv, 3);
+  s.swing_qr = Eigen::ColPivHouseholderQR<Eigen::MatrixXd>(s.swing_A.rows(), s.nv);
   s.q_des = Eigen::VectorXd::Zero(s.n_joint);
   s.v_des = Eigen::VectorXd::Zero(s.n_joint);
   WbcOutput& o = s.out;
@@ -320,8 +327,10 @@ Eigen::Matrix3d WholeBodyController::swing_momentum_map(const Eigen::VectorXd& q
   dynamics::compute_joint_jacobians(s.dm, s.data);
   // Weighted rows sqrt(w) J v = sqrt(w) r: stance sole fixed, swing sole moving at the unit velocity (columns of
   // the right-hand side) without turning, CoM and torso/base orientation held, posture.
-  const Eigen::Index n_rows = 6 + 6 + 3 + 3 + 3 + nv;
-  Eigen::MatrixXd A = Eigen::MatrixXd::Zero(n_rows, nv), B = Eigen::MatrixXd::Zero(n_rows, 3);
+  Eigen::MatrixXd& A = s.swing_A;
+  Eigen::MatrixXd& B = s.swing_B;
+  A.setZero();
+  B.setZero();
   Eigen::Index r = 0;
   auto rows = [&](const auto& J, double w) {
     A.middleRows(r, J.rows()) = std::sqrt(w) * J;
@@ -340,9 +349,10 @@ Eigen::Matrix3d WholeBodyController::swing_momentum_map(const Eigen::VectorXd& q
   rows(s.J_pelvis.bottomRows<3>(), std::max(P.w_pelvis, 1e-6));
   for (int d = 6; d < nv; ++d) A(r + d, d) = std::sqrt(std::max(P.w_posture, 1e-6));
   for (int d = 0; d < 6; ++d) A(r + d, d) = std::sqrt(P.w_acc);
-  const Eigen::MatrixXd V = A.colPivHouseholderQr().solve(B);  // nv x 3 (QR: the weights span 13 decades)
-  const auto& Ag = dynamics::ccrba(s.dm, s.data, q, Eigen::VectorXd::Zero(nv));
-  return Ag.bottomRows<3>() * V;
+  s.swing_qr.compute(A);  // QR: the weights span 13 decades
+  s.swing_V.noalias() = s.swing_qr.solve(B);  // nv x 3
+  const auto& Ag = dynamics::ccrba(s.dm, s.data, q, s.zero_a);
+  return Ag.bottomRows<3>() * s.swing_V;
 }
 
 const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eigen::VectorXd& v,
