@@ -79,7 +79,11 @@ control::SwingTrajectory WalkController::planned_swing(const control::Footstep& 
 }
 
 Eigen::Vector2d WalkController::cop_shift(const Eigen::Vector3d& dL) const {
-  return swing_momentum_ * Eigen::Vector2d(-dL.y(), dL.x()) / weight_;
+  // Bounded by twice the sole length: far beyond what a normal swing needs (G1 at 0.5 m/s: 1.5 sole lengths),
+  // it keeps a momentum map taken in a falling, contorted posture from throwing the MPC's plan off.
+  const double bound = 2.0 * std::max(profile_.left_foot.length, profile_.right_foot.length);
+  const Eigen::Vector2d d = swing_momentum_ * Eigen::Vector2d(-dL.y(), dL.x()) / weight_;
+  return bound > 0 ? d.cwiseMax(-bound).cwiseMin(bound) : d;
 }
 
 Eigen::Vector2d WalkController::swing_cop_offset(const control::LipmMpc::Input& in, double t0, double t1) const {

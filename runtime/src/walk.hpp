@@ -97,7 +97,7 @@ class WalkController : public Controller {
   control::SwingTrajectory planned_swing(const control::Footstep& lift, const control::Footstep& land, double z_land,
                                          double duration) const;
   /// The centre-of-pressure shift (world xy) [m] of a centroidal angular momentum rate dL [N m], scaled by
-  /// swing_momentum_: (-dL_y, dL_x) / (m g).
+  /// swing_momentum_: (-dL_y, dL_x) / (m g), each component bounded by twice the sole length.
   Eigen::Vector2d cop_shift(const Eigen::Vector3d& dL) const;
   /// The swing's centre-of-pressure offset (world xy) [m] averaged over [t0, t1] s from now, for an MPC input.
   Eigen::Vector2d swing_cop_offset(const control::LipmMpc::Input& in, double t0, double t1) const;
