@@ -75,8 +75,9 @@ class WalkController : public Controller {
   /// Scale of the swing leg's predicted centre-of-pressure offset given to the MPC (1: as predicted, 0: none).
   double swing_momentum_ = 1.0;
   double crouch_ = 0.04;  ///< walking posture: the nominal one crouched by this fraction of the leg length
-  /// Velocity tracking: integral gain [1/s] on the stride-filtered velocity error (heading frame: vx, vy, wz)
-  /// that adds to the command the planner sees (0: off); the filtered velocity and the accumulated correction.
+  /// Velocity tracking: integral gain [1/s] on the stride-filtered velocity error that adds to the command the
+  /// planner sees, on the commanded linear axes only (0: off); the filtered velocity (heading frame: vx, vy, wz;
+  /// wz for the trace) and the accumulated correction.
   double velocity_ki_ = 0.6;
   Eigen::Vector3d vel_filt_ = Eigen::Vector3d::Zero(), cmd_bias_ = Eigen::Vector3d::Zero();
   double yaw_prev_ = 0.0;
