@@ -142,6 +142,12 @@ class LipmMpc {
     std::vector<Footstep> steps;           ///< Input::steps with steps 1..M adapted
     Eigen::Vector2d com_acc = Eigen::Vector2d::Zero();  ///< omega^2 (c - p) [m/s^2]
     int iterations = 0;
+    /// The optimal value of the cost above, constant terms included (comparable between solves with different
+    /// support timings; +inf when the QP failed).
+    double cost = 0.0;
+    /// The measured DCM xi = c + c'/omega minus the stable DCM of the ZMP reference for the footsteps as given
+    /// (world xy) [m]: about zero in steady walking, the push's effect after a push.
+    Eigen::Vector2d dcm_offset = Eigen::Vector2d::Zero();
   };
   /// One solve. Never throws; ok = false (and the ZMP at the stance foot) when the QP fails.
   const Output& solve(const Input& in);

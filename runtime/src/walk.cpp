@@ -97,9 +97,11 @@ Eigen::Vector2d WalkController::swing_cop_offset(const control::LipmMpc::Input& 
       if (t < s.t0 || t >= s.t1) continue;
       if (s.next >= 0) return v;
       if (i == 0 && phase_ == Phase::kSingle) {
+        // The swing in progress, on its clock: it ends at this interval's end.
         side = swing_.lift.side;
-        swing_.sample(phase_t_ + t, p, yaw, v, yaw_rate);
-        return v;
+        const double rate = swing_rate(s.t1);
+        swing_.sample(swing_tau_ + rate * t, p, yaw, v, yaw_rate);
+        return v * rate;
       }
       const int j = s.foot;
       if (j < 1 || j + 1 >= static_cast<int>(in.steps.size())) return v;
@@ -190,7 +192,9 @@ void WalkController::apply_overrides() {
       {"swing_momentum", &swing_momentum_},
       {"crouch", &crouch_},
       {"velocity_ki", &velocity_ki_},
-      {"ds_speed_scale", &ds_speed_scale_}};
+      {"ds_speed_scale", &ds_speed_scale_},
+      {"timing_adaptation", &timing_adaptation_},
+      {"timing_min_single", &timing_min_single_}};
   const auto& gait_keys = control::GaitParams::override_keys();
   for (const auto& [key, value] : profile_.walking) {
     if (std::find(gait_keys.begin(), gait_keys.end(), key) != gait_keys.end()) continue;  // GaitParams took it
@@ -263,39 +267,81 @@ void WalkController::reset(const RobotState& state, const Estimate& est) {
   pelvis_rel_ = Eigen::AngleAxisd(-yaw_of(Rp), Eigen::Vector3d::UnitZ()).toRotationMatrix() * Rp;
 }
 
+double WalkController::swing_rate(double remaining) const {
+  return std::max(0.0, swing_.duration - swing_tau_) / std::max(remaining, dt_);
+}
+
 void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::Vector2d& c, const Eigen::Vector2d& cd, const Eigen::Vector3d& cmd) {
   control::WalkingPhase ph;
   ph.single = phase_ == Phase::kSingle;
   ph.elapsed = phase_t_;
-  ph.duration = ph.single ? gait_.t_single : (steps_taken_ == 0 ? start_duration() : double_duration_);
+  const bool starting = !ph.single && steps_taken_ == 0;
+  ph.duration = ph.single ? single_duration_ : (starting ? start_duration() : double_duration_);
   ph.blend0 = stand_blend_;
   ph.stance = stance_;
   ph.prev = prev_;
-  const bool late = ph.single && phase_t_ > 0.7 * gait_.t_single;
+  const bool late = ph.single && swing_tau_ > 0.7 * swing_.duration;
   if (late) ph.frozen = &swing_.land;
   // The plan uses this command's double-support time (the step period sets the stride).
   control::GaitParams gait = gait_;
   gait.t_double = double_support(cmd);
-  control::LipmMpc::Input in = control::walking_mpc_input(gait, control::FootstepPlanner(gait), ph, cmd, c, cd);
-  if (swing_momentum_ > 0) {
-    // The maps at the current posture: they change a lot with the knee's bend (a straight leg lifts its foot
-    // only by rolling the pelvis).
+  const control::FootstepPlanner planner(gait);
+  // The maps at the current posture: they change a lot with the knee's bend (a straight leg lifts its foot
+  // only by rolling the pelvis).
+  if (swing_momentum_ > 0)
     for (int side = 0; side < 2; ++side) swing_K_[side] = wbc_.swing_momentum_map(q, side);
-    in.cop_offset.resize(static_cast<size_t>(mpc_.horizon()));
-    for (int k = 0; k < mpc_.horizon(); ++k)
-      in.cop_offset[static_cast<size_t>(k)] = swing_cop_offset(in, k * mpc_.dt(), (k + 1) * mpc_.dt());
-  }
-  cop_offset0_ = in.cop_offset.empty() ? Eigen::Vector2d::Zero() : in.cop_offset.front();
+  auto solve = [&](double duration) -> const control::LipmMpc::Output& {
+    ph.duration = duration;
+    control::LipmMpc::Input in = control::walking_mpc_input(gait, planner, ph, cmd, c, cd);
+    if (swing_momentum_ > 0) {
+      in.cop_offset.resize(static_cast<size_t>(mpc_.horizon()));
+      for (int k = 0; k < mpc_.horizon(); ++k)
+        in.cop_offset[static_cast<size_t>(k)] = swing_cop_offset(in, k * mpc_.dt(), (k + 1) * mpc_.dt());
+    }
+    cop_offset0_ = in.cop_offset.empty() ? Eigen::Vector2d::Zero() : in.cop_offset.front();
+    step_fixed0_ = in.step_fixed[0];
+    return mpc_.solve(in);
+  };
   const auto t_start = std::chrono::steady_clock::now();
-  const control::LipmMpc::Output& out = mpc_.solve(in);
+  const double nominal = ph.duration;
+  mpc_out_ = solve(nominal);
+  dcm_offset_ = mpc_out_.dcm_offset;
+  Eigen::Vector2d cop0 = cop_offset0_;
+  bool fixed0 = step_fixed0_;
+  // Step timing adaptation: the remaining phase shortened to 70 % and 40 % and to its minimum (single support:
+  // the minimum swing time; double support: lift off at once). The one of least cost wins when it saves a tenth
+  // of the nominal cost and at least the cost of a terminal DCM error of half the ZMP box's length (more than
+  // the centre of pressure can correct within the foot): a pushed robot's DCM runs off and an earlier step
+  // catches it, while steady walking keeps its nominal timing (savings there stay below a third of that).
+  if (timing_adaptation_ > 0 && !starting && mpc_out_.ok) {
+    const double rem = std::max(nominal - phase_t_, 0.0);
+    const double rem_min =
+        ph.single ? std::max(timing_min_single_ * gait_.t_single - phase_t_, ph.min_remaining) : 0.01;
+    const double min_saving = mpc_.w_dcm * gait_.zmp_half_length * gait_.zmp_half_length;
+    double best_cost = std::min(0.9 * mpc_out_.cost, mpc_out_.cost - min_saving), best = nominal, tried = rem;
+    for (const double f : {0.7, 0.4, 0.0}) {
+      const double r = std::max(f * rem, rem_min);
+      if (r >= tried - 1e-3) continue;
+      tried = r;
+      const control::LipmMpc::Output& o = solve(phase_t_ + r);
+      if (o.ok && o.cost < best_cost) {
+        best_cost = o.cost, best = phase_t_ + r;
+        mpc_out_ = o;
+        cop0 = cop_offset0_, fixed0 = step_fixed0_;
+      }
+    }
+    if (best != nominal) (ph.single ? single_duration_ : double_duration_) = best;
+  }
+  cop_offset0_ = cop0;
+  const control::LipmMpc::Output* out = &mpc_out_;
   mpc_us_.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t_start).count());
-  if (!out.ok) ++mpc_failures_;
-  zmp_ = out.zmp;
+  if (!out->ok) ++mpc_failures_;
+  zmp_ = out->zmp;
   if (phase_ == Phase::kSingle) {
-    target_ = out.steps[1];
-    if (!in.step_fixed[0]) swing_.land = target_;
+    target_ = out->steps[1];
+    if (!fixed0) swing_.land = target_;
   } else {
-    target_ = out.steps[2];
+    target_ = out->steps[2];
   }
   last_mpc_ = now;
 }
@@ -341,12 +387,16 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
       } else {
         phase_ = Phase::kSingle;
         swing_ = planned_swing(prev_, target_, stance_.z, gait_.t_single);
+        single_duration_ = gait_.t_single;
+        swing_tau_ = 0.0;
       }
       phase_t_ = 0.0;
       last_mpc_ = -1.0;
     }
   } else if (phase_ == Phase::kSingle) {
     const int sw = swing_.lift.side;
+    swing_tau_ = std::min(swing_.duration, swing_tau_ + swing_rate(single_duration_ - (phase_t_ - dt_)) * dt_);
+    const double progress = swing_tau_ / swing_.duration;  // 0 at lift-off, 1 at the planned touchdown
     // Early touchdown needs a clear load; near the planned touchdown any firm contact counts (the swing task
     // holds the foot at the ground and would otherwise keep it from taking load).
     // From the planned time on, a foot whose lowest corner is within touchdown_clearance_ of the stance height
@@ -358,16 +408,16 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     const double foot_length = std::max(profile_.left_foot.length, profile_.right_foot.length);
     const bool near_target =
         (wbc_.sole_pose(est.q, sw).translation().head<2>() - swing_.land.pos).norm() < 0.5 * foot_length;
-    const bool touched = (phase_t_ > 0.5 * gait_.t_single && near_target && fz[sw] > 0.15 * weight_) ||
-                         (phase_t_ > 0.8 * gait_.t_single && fz[sw] > 0.03 * weight_) ||
-                         (phase_t_ >= gait_.t_single && clearance < touchdown_clearance_);
-    const bool overdue = phase_t_ > gait_.t_single + 0.2;
+    const bool touched = (progress > 0.5 && near_target && fz[sw] > 0.15 * weight_) ||
+                         (progress > 0.8 && fz[sw] > 0.03 * weight_) ||
+                         (phase_t_ >= single_duration_ - 1e-9 && clearance < touchdown_clearance_);
+    const bool overdue = phase_t_ > single_duration_ + 0.2;
     if (touched || overdue) {
       // An early touchdown at the stance height (a low swing on flat ground) keeps the step's timing: double
       // support lasts the rest of the planned swing as well, so the weight transfer is not rushed while the DCM
       // is still on its way over. Landing higher or lower (terrain) starts the transfer at once.
       const bool level = std::abs(wbc_.sole_pose(est.q, sw).translation().z() - stance_.z) < 0.01;
-      double_duration_ = double_support(cmd) + (level ? std::max(0.0, gait_.t_single - phase_t_) : 0.0);
+      double_duration_ = double_support(cmd) + (level ? std::max(0.0, single_duration_ - phase_t_) : 0.0);
       prev_ = stance_;
       stance_ = measured_step(est.q, sw);
       stand_blend_ = 0.0;
@@ -411,12 +461,12 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     if (swing_momentum_ > 0) {
       Eigen::Vector2d d_now = Eigen::Vector2d::Zero();
       if (phase_ == Phase::kSingle) {
-        const double h = 0.5 * dt_;
+        const double h = 0.5 * dt_, rate = swing_rate(single_duration_ - phase_t_);
         Eigen::Vector3d p, v0, v1;
         double yaw = 0, yaw_rate = 0;
-        swing_.sample(phase_t_ - h, p, yaw, v0, yaw_rate);
-        swing_.sample(phase_t_ + h, p, yaw, v1, yaw_rate);
-        const Eigen::Vector3d dL = swing_K_[swing_.lift.side] * ((v1 - v0) / (2 * h));
+        swing_.sample(swing_tau_ - rate * h, p, yaw, v0, yaw_rate);
+        swing_.sample(swing_tau_ + rate * h, p, yaw, v1, yaw_rate);
+        const Eigen::Vector3d dL = swing_K_[swing_.lift.side] * (rate * (v1 - v0) / (2 * h));  // d(rate v)/dt
         d_now = cop_shift(dL);
       }
       zmp_now = zmp_ + cop_offset0_ - d_now;
@@ -429,8 +479,11 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
       targets_.contact[sw] = false;
       Eigen::Vector3d p, v;
       double yaw = 0, yaw_rate = 0;
-      swing_.sample(phase_t_, p, yaw, v, yaw_rate);
-      if (phase_t_ > gait_.t_single) p.z() -= 0.2 * (phase_t_ - gait_.t_single);  // late touchdown: reach down
+      swing_.sample(swing_tau_, p, yaw, v, yaw_rate);
+      const double rate = swing_rate(single_duration_ - phase_t_);
+      v *= rate;
+      yaw_rate *= rate;
+      if (phase_t_ > single_duration_) p.z() -= 0.2 * (phase_t_ - single_duration_);  // late touchdown: reach down
       Eigen::Isometry3d X = Eigen::Isometry3d::Identity();
       X.linear() = Eigen::AngleAxisd(yaw, Eigen::Vector3d::UnitZ()).toRotationMatrix();
       X.translation() = p;
@@ -458,7 +511,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     std::fprintf(stderr,
                  "t=%.3f ph=%d c=(%.3f %.3f %.3f) cd=(%.2f %.2f) zmp=(%.3f %.3f) st=%d(%.3f %.3f) tgt=(%.3f %.3f) "
                  "sw=(%.3f %.3f %.3f) tilt=%.3f fz=(%.0f %.0f) wbc_fz=(%.0f %.0f) cop=(%.3f %.3f) qp=%s acc=(%.2f %.2f) qp_acc=(%.2f %.2f) base_rpy=(%.2f %.2f) torso_err=%.3f dcop=(%.3f %.3f) "
-                 "vel=(%.2f %.2f %.2f) bias=(%.2f %.2f %.2f)\n",
+                 "vel=(%.2f %.2f %.2f) bias=(%.2f %.2f %.2f) dxi=(%.3f %.3f) T=%.3f\n",
                  t, static_cast<int>(phase_), c.x(), c.y(), c.z(), cd.x(), cd.y(), zmp_.x(), zmp_.y(), stance_.side,
                  stance_.pos.x(), stance_.pos.y(), target_.pos.x(), target_.pos.y(), sw.translation().x(),
                  sw.translation().y(), sw.translation().z(), tilt_of(Eigen::Quaterniond(sw.linear())), fz[0], fz[1], o.wrench[0][2], o.wrench[1][2],
@@ -466,7 +519,8 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
                  o.wrench[stance_.side][3] / std::max(o.wrench[stance_.side][2], 1.0), o.status.c_str(), targets_.com_acc.x(),
                  targets_.com_acc.y(), o.com_acc.x(), o.com_acc.y(), base_rp.x(), base_rp.y(),
                  tilt_of(wbc_.torso_orientation(est.q).inverse() * targets_.torso), trace_offset_.x(), trace_offset_.y(),
-                 vel_filt_.x(), vel_filt_.y(), vel_filt_.z(), cmd_bias_.x(), cmd_bias_.y(), cmd_bias_.z());
+                 vel_filt_.x(), vel_filt_.y(), vel_filt_.z(), cmd_bias_.x(), cmd_bias_.y(), cmd_bias_.z(), dcm_offset_.x(), dcm_offset_.y(),
+                 phase_ == Phase::kSingle ? single_duration_ : double_duration_);
   }
   for (size_t k = 0; k < out.size(); ++k) out[k] = MotorCommand{o.q_ref[k], o.dq_ref[k], o.kp[k], o.kd[k], o.tau[k]};
 }

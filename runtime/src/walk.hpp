@@ -65,6 +65,20 @@ class WalkController : public Controller {
   Eigen::Matrix3d torso_rel_ = Eigen::Matrix3d::Identity();  ///< nominal torso orientation with its yaw removed
   double stand_blend_ = 0.5;
   double double_duration_ = 0.1;  ///< duration of the current double support [s] (t_double, longer after an early touchdown)
+  /// Planned duration of the current single support [s]: t_single, shorter when the MPC lands the step early.
+  double single_duration_ = 0.4;
+  /// Progress of the swing on its trajectory's own clock [s, 0..swing_.duration]: it advances at the rate that
+  /// reaches the end at the planned touchdown, so retiming the step keeps the reference continuous.
+  double swing_tau_ = 0.0;
+  /// Step timing adaptation (nonzero: on): each MPC solve also tries shorter remaining phase durations and keeps
+  /// the one of least cost (a pushed robot steps sooner); single support lasts at least timing_min_single
+  /// t_single.
+  double timing_adaptation_ = 1.0, timing_min_single_ = 0.6;
+  /// The rate d swing_tau / dt that ends the swing `remaining` seconds from now.
+  double swing_rate(double remaining) const;
+  control::LipmMpc::Output mpc_out_;  ///< the chosen solve
+  bool step_fixed0_ = false;  ///< the last solve's first planned step was frozen
+  Eigen::Vector2d dcm_offset_ = Eigen::Vector2d::Zero();  ///< LipmMpc::Output::dcm_offset of the nominal plan (trace)
   int steps_taken_ = 0, mpc_failures_ = 0, qp_failures_ = 0;
   std::vector<double> mpc_us_;
   bool trace_ = false;  ///< OH_WALK_TRACE set: print the gait state every 20 ms on stderr

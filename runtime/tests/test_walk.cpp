@@ -75,6 +75,23 @@ TEST(WalkBuiltin, ScheduleStandWalkTurnStopEndsStandingFeetTogether) {
   EXPECT_GT(r["distance_m"].get<double>(), 2.0);
 }
 
+TEST(WalkBuiltin, PushesWhileWalkingAreAbsorbedBySteppingSooner) {
+  // Lateral pushes of 0.3 m/s and forward and backward pushes of 0.6 m/s at 0.5 m/s walking. The MPC moves the
+  // footsteps and shortens the step in progress (step timing adaptation); with the timing fixed
+  // (walking.timing_adaptation: 0) the first lateral push already throws the robot over at 4.8 s.
+  oh::runtime::RunOptions o;
+  o.robot = "builtin";
+  o.task = "walk";
+  o.cmd = "0.5,0,0";
+  o.duration = 15.0;
+  o.pushes = {"t=3.2,dv=0,0.3", "t=6.2,dv=0,-0.3", "t=9.2,dv=0.6,0", "t=12.2,dv=-0.6,0"};
+  const auto r = oh::runtime::run(o);
+  ASSERT_FALSE(r["fell"].get<bool>()) << r.dump(2);
+  ASSERT_EQ(r["pushes"].size(), 4u);
+  for (const auto& p : r["pushes"]) EXPECT_TRUE(p["recovered"].get<bool>()) << p.dump();
+  EXPECT_LT(r["max_tilt_rad"].get<double>(), 0.2);
+}
+
 TEST(WalkBuiltin, WalksUpAndDownATenDegreeSlopeBlind) {
   // The terrain (a 10 degree ramp up, a plateau, a ramp down) is not given to the controller: the stance foot's
   // measured height and the pelvis task carry it over. Completes at 0.2-0.3 m/s; 0.35 m/s falls on the ramp.

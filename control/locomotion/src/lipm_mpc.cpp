@@ -44,6 +44,8 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
   o.ok = false;
   o.steps = in.steps;
   o.iterations = 0;
+  o.cost = kInf;
+  o.dcm_offset.setZero();
   if (in.steps.size() < static_cast<size_t>(m_ + 1) || !in.com.allFinite() || !in.com_vel.allFinite()) {
     o.zmp = in.steps.empty() ? in.com : p_.zmp_box_center(in.steps.front());
     return o;
@@ -94,40 +96,52 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
   std::vector<double> yaw(static_cast<size_t>(N), in.steps[0].yaw);
   size_t iv = 0;
   for (int k = 0; k < N; ++k) ref_at((k + 0.5) * dt_, iv, ref[k], yaw[k]);
-  // The stable DCM at the end of the horizon for the reference beyond it (the "anticipative tail" of IS-MPC):
-  //   xi(T) = w * integral_T^inf exp(-w (tau - T)) p_ref(tau) d tau,
+  // The stable DCM at time T0 for the reference from T0 on (the "anticipative tail" of IS-MPC):
+  //   xi(T0) = w * integral_T0^inf exp(-w (tau - T0)) p_ref(tau) d tau,
   // integrated over tail_horizon with the remainder put on the last reference.
-  Affine tail{Eigen::VectorXd::Zero(nx), Eigen::VectorXd::Zero(nx), Eigen::Vector2d::Zero()};
-  {
-    const double T = N * dt_, h = 0.01;
-    double weight_left = 1.0;
-    size_t it = iv;
+  auto stable_dcm = [&](double T0, size_t it) {
+    Affine acc{Eigen::VectorXd::Zero(nx), Eigen::VectorXd::Zero(nx), Eigen::Vector2d::Zero()};
     Affine e{Eigen::VectorXd::Zero(nx), Eigen::VectorXd::Zero(nx), Eigen::Vector2d::Zero()};
-    for (double tau = T; tau < T + tail_horizon; tau += h) {
-      const double wgt = std::exp(-w * (tau - T)) - std::exp(-w * (tau + h - T));
+    const double h = 0.01;
+    double weight_left = 1.0;
+    for (double tau = T0; tau < T0 + tail_horizon; tau += h) {
+      const double wgt = std::exp(-w * (tau - T0)) - std::exp(-w * (tau + h - T0));
       e.ax.setZero();
       e.ay.setZero();
       e.c.setZero();
       double y = 0;
       ref_at(tau + 0.5 * h, it, e, y);
-      tail.ax += wgt * e.ax;
-      tail.ay += wgt * e.ay;
-      tail.c += wgt * e.c;
+      acc.ax += wgt * e.ax;
+      acc.ay += wgt * e.ay;
+      acc.c += wgt * e.c;
       weight_left -= wgt;
     }
-    tail.ax += weight_left * e.ax;
-    tail.ay += weight_left * e.ay;
-    tail.c += weight_left * e.c;
+    acc.ax += weight_left * e.ax;
+    acc.ay += weight_left * e.ay;
+    acc.c += weight_left * e.c;
+    return acc;
+  };
+  const Affine tail = stable_dcm(N * dt_, iv);
+  {
+    // The DCM's offset from the reference's stable DCM now, with the footsteps as planned.
+    const Affine now = stable_dcm(0.0, 0);
+    Eigen::VectorXd xref = Eigen::VectorXd::Zero(nx);
+    for (int j = 1; j <= M; ++j) xref[fx(j)] = in.steps[static_cast<size_t>(j)].pos.x(), xref[fy(j)] = in.steps[static_cast<size_t>(j)].pos.y();
+    const Eigen::Vector2d xi_ref = now.c + Eigen::Vector2d(now.ax.dot(xref), now.ay.dot(xref));
+    o.dcm_offset = in.com + in.com_vel / w - xi_ref;
   }
 
   qp::QpProblem& pr = prob_;
   pr.H.setZero();
   pr.g.setZero();
   Eigen::VectorXd row(nx);
-  // Adds weight * (row . x - b)^2 to the cost (H = 2 sum w a a^T, g = -2 sum w b a for 1/2 x'Hx + g'x).
+  double constant_cost = 0.0;
+  // Adds weight * (row . x - b)^2 to the cost (H = 2 sum w a a^T, g = -2 sum w b a for 1/2 x'Hx + g'x, and the
+  // constant w b^2 kept aside).
   auto add = [&](double weight, double b) {
     pr.H.noalias() += 2.0 * weight * row * row.transpose();
     pr.g.noalias() -= 2.0 * weight * b * row;
+    constant_cost += weight * b * b;
   };
   const bool have_offset = in.cop_offset.size() == static_cast<size_t>(N);
   auto offset = [&](int k) { return have_offset ? in.cop_offset[static_cast<size_t>(k)] : Eigen::Vector2d::Zero(); };
@@ -223,7 +237,9 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
       set_row(r0 + 4, n, sup.foot, 0.5, sup.next, -half, half);
     }
   }
-  // Reach of each step from the previous one, in the previous step's frame.
+  // Reach of each step from the previous one, in the previous step's frame. A frozen step keeps none: where it
+  // was put (a foot that landed out of reach after a push) must not make the problem infeasible.
+  auto fixed = [&](int j) { return static_cast<int>(in.step_fixed.size()) >= j && in.step_fixed[static_cast<size_t>(j - 1)]; };
   for (int j = 1; j <= M; ++j) {
     const Footstep& prev = in.steps[j - 1];
     const double c = std::cos(prev.yaw), s = std::sin(prev.yaw), sg = side_sign(in.steps[j].side);
@@ -239,7 +255,10 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
         pr.C(i, fx(j - 1)) = -ux;
         pr.C(i, fy(j - 1)) = -uy;
       }
-      if (r == 0) {
+      if (fixed(j)) {
+        pr.l[i] = -kInf;
+        pr.u[i] = kInf;
+      } else if (r == 0) {
         pr.l[i] = off - p_.max_step_x;
         pr.u[i] = off + p_.max_step_x;
       } else {
@@ -253,7 +272,7 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
   pr.lb.setConstant(-kInf);
   pr.ub.setConstant(kInf);
   for (int j = 1; j <= M; ++j) {
-    if (static_cast<int>(in.step_fixed.size()) >= j && in.step_fixed[j - 1]) {
+    if (fixed(j)) {
       pr.lb[fx(j)] = pr.ub[fx(j)] = in.steps[j].pos.x();
       pr.lb[fy(j)] = pr.ub[fy(j)] = in.steps[j].pos.y();
     }
@@ -272,6 +291,7 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
   }
   const Eigen::VectorXd& x = solver_.solution().x;
   o.ok = true;
+  o.cost = solver_.solution().objective + constant_cost;
   o.zmp = Eigen::Vector2d(x[px(0)], x[py(0)]);
   for (int j = 1; j <= M; ++j) o.steps[j].pos = Eigen::Vector2d(x[fx(j)], x[fy(j)]);
   o.com_acc = w * w * (in.com - o.zmp);

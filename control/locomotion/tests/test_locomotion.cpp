@@ -169,6 +169,51 @@ TEST(LipmMpc, ForwardPushMovesTheNextStepForward) {
   EXPECT_LE(std::abs(pushed.zmp.x() - 0.0), p.zmp_half_length + 1e-6);
 }
 
+TEST(LipmMpc, AnInwardPushCostsLessWithAnEarlierStep) {
+  // Single support on the left foot, pushed at 0.5 m/s toward the swing (right) side. Landing after the nominal
+  // 0.4 s, the DCM (here at y = -0.1 m, 0.2 m from the stance foot) diverges by e^(w 0.4) ~ 3.9 to about
+  // y = -0.67 m, beyond the lateral reach (y >= -0.25 m); landing after 0.16 s it grows by only ~ 1.7 to -0.24 m.
+  // The cost, constants included, must rank the two timings that way; without a push the nominal timing
+  // costs no more than the early one.
+  const GaitParams p = params();
+  FootstepPlanner planner(p);
+  LipmMpc mpc(p);
+  WalkingPhase ph;
+  ph.single = true;
+  ph.stance = step(kLeft, 0, 0.1);
+  ph.duration = p.t_single;
+  auto cost = [&](double remaining, const Eigen::Vector2d& com_vel) {
+    ph.elapsed = ph.duration - remaining;
+    const auto in = walking_mpc_input(p, planner, ph, {0, 0, 0}, {0.0, 0.05}, com_vel);
+    const auto& out = mpc.solve(in);
+    EXPECT_TRUE(out.ok);
+    EXPECT_GE(out.cost, 0.0);
+    return out.cost;
+  };
+  const double nominal = cost(0.4, {0, -0.5}), early = cost(0.16, {0, -0.5});
+  EXPECT_LT(early, 0.5 * nominal);
+  EXPECT_LE(cost(0.4, {0, 0}), cost(0.16, {0, 0}) + 1e-9);
+}
+
+TEST(LipmMpc, AFrozenStepOutOfReachKeepsTheProblemFeasible) {
+  // A pushed swing foot landed crossing toward the stance foot (closer than min_width): in the double support
+  // that follows it is a frozen step, and its reach constraint must not make the problem infeasible.
+  const GaitParams p = params();
+  FootstepPlanner planner(p);
+  LipmMpc mpc(p);
+  WalkingPhase ph;
+  ph.single = false;
+  ph.prev = step(kLeft, 0, 0.1);
+  ph.stance = step(kRight, 0.1, 0.05);  // 0.05 m from the left foot, min_width is 0.12 m
+  ph.duration = p.t_double;
+  ph.elapsed = 0.02;
+  const auto in = walking_mpc_input(p, planner, ph, {0.3, 0, 0}, {0.05, 0.07}, {0.3, -0.2});
+  const auto& out = mpc.solve(in);
+  ASSERT_TRUE(out.ok);
+  EXPECT_NEAR(out.steps[1].pos.y(), 0.05, 1e-9);  // stays where it landed
+  EXPECT_GE(out.steps[2].pos.y(), 0.05 + p.min_width - 1e-6);  // the next (left) step keeps its reach from it
+}
+
 TEST(LipmMpc, StepWeightsActAlongAndAcrossTheStepHeading) {
   // A heading of 0.5 rad and a diagonal push: with a weak weight along the heading and a strong one across it,
   // the step adapts along its heading and holds its width, measured in the step's own frame.
