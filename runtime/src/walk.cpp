@@ -60,7 +60,11 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
     gait_.fit_zmp_box(poly);
     planner_ = control::FootstepPlanner(gait_);
     const control::LipmMpc tuned = mpc_;  // its weights are set by the overrides
-    mpc_ = control::LipmMpc(gait_);
+    // The MPC may place a step beyond the planner's reach (a recovery step), by reach_scale.
+    control::GaitParams reach = gait_;
+    reach.max_step_x *= reach_scale_;
+    reach.max_step_y *= reach_scale_;
+    mpc_ = control::LipmMpc(reach);
     mpc_.w_zmp = tuned.w_zmp, mpc_.w_step = tuned.w_step, mpc_.w_step_lateral = tuned.w_step_lateral;
     mpc_.w_dcm = tuned.w_dcm, mpc_.w_jerk = tuned.w_jerk;
   }
@@ -194,7 +198,8 @@ void WalkController::apply_overrides() {
       {"velocity_ki", &velocity_ki_},
       {"ds_speed_scale", &ds_speed_scale_},
       {"timing_adaptation", &timing_adaptation_},
-      {"timing_min_single", &timing_min_single_}};
+      {"timing_min_single", &timing_min_single_},
+      {"reach_scale", &reach_scale_}};
   const auto& gait_keys = control::GaitParams::override_keys();
   for (const auto& [key, value] : profile_.walking) {
     if (std::find(gait_keys.begin(), gait_keys.end(), key) != gait_keys.end()) continue;  // GaitParams took it
@@ -313,11 +318,11 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
   // of the nominal cost and at least the cost of a terminal DCM error of half the ZMP box's length (more than
   // the centre of pressure can correct within the foot): a pushed robot's DCM runs off and an earlier step
   // catches it, while steady walking keeps its nominal timing (savings there stay below a third of that).
-  if (timing_adaptation_ > 0 && !starting && mpc_out_.ok) {
+  const double min_saving = mpc_.w_dcm * gait_.zmp_half_length * gait_.zmp_half_length;
+  if (timing_adaptation_ > 0 && !starting && mpc_out_.ok && mpc_out_.cost > min_saving) {
     const double rem = std::max(nominal - phase_t_, 0.0);
     const double rem_min =
         ph.single ? std::max(timing_min_single_ * gait_.t_single - phase_t_, ph.min_remaining) : 0.01;
-    const double min_saving = mpc_.w_dcm * gait_.zmp_half_length * gait_.zmp_half_length;
     double best_cost = std::min(0.9 * mpc_out_.cost, mpc_out_.cost - min_saving), best = nominal, tried = rem;
     for (const double f : {0.7, 0.4, 0.0}) {
       const double r = std::max(f * rem, rem_min);
