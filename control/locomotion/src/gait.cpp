@@ -49,7 +49,7 @@ GaitParams GaitParams::from_profile(const model::Model& model, const model::Prof
   p.t_double = value("t_double", 0.3 * tc);
   p.step_height = value("step_height", 0.09 * leg);
   p.max_step_x = value("max_step_x", 0.4 * leg);
-  p.max_step_y = value("max_step_y", 0.2 * leg);
+  p.max_step_y = value("max_step_y", 0.3 * leg);
   p.max_step_yaw = value("max_step_yaw", p.max_step_yaw);
   // Sole centres at nominal: their lateral distance in the base heading frame.
   const auto poses = model::body_poses(model, profile.q_nominal);
