@@ -85,7 +85,7 @@ control::SwingTrajectory WalkController::planned_swing(const control::Footstep& 
 Eigen::Vector2d WalkController::cop_shift(const Eigen::Vector3d& dL) const {
   // Bounded by twice the sole length: far beyond what a normal swing needs (G1 at 0.5 m/s: 1.5 sole lengths),
   // it keeps a momentum map taken in a falling, contorted posture from throwing the MPC's plan off.
-  const double bound = 2.0 * std::max(profile_.left_foot.length, profile_.right_foot.length);
+  const double bound = swing_momentum_bound_ * std::max(profile_.left_foot.length, profile_.right_foot.length);
   const Eigen::Vector2d d = swing_momentum_ * Eigen::Vector2d(-dL.y(), dL.x()) / weight_;
   return bound > 0 ? d.cwiseMax(-bound).cwiseMin(bound) : d;
 }
@@ -199,7 +199,8 @@ void WalkController::apply_overrides() {
       {"ds_speed_scale", &ds_speed_scale_},
       {"timing_adaptation", &timing_adaptation_},
       {"timing_min_single", &timing_min_single_},
-      {"reach_scale", &reach_scale_}};
+      {"reach_scale", &reach_scale_},
+      {"swing_momentum_bound", &swing_momentum_bound_}};
   const auto& gait_keys = control::GaitParams::override_keys();
   for (const auto& [key, value] : profile_.walking) {
     if (std::find(gait_keys.begin(), gait_keys.end(), key) != gait_keys.end()) continue;  // GaitParams took it

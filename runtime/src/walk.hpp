@@ -74,7 +74,7 @@ class WalkController : public Controller {
   /// the one of least cost (a pushed robot steps sooner); single support lasts at least timing_min_single
   /// t_single.
   double timing_adaptation_ = 1.0, timing_min_single_ = 0.6;
-  double reach_scale_ = 1.6;  ///< the MPC's step reach relative to the footstep planner's (max_step_x, max_step_y)
+  double reach_scale_ = 2.0;  ///< the MPC's step reach relative to the footstep planner's (max_step_x, max_step_y)
   /// The rate d swing_tau / dt that ends the swing `remaining` seconds from now.
   double swing_rate(double remaining) const;
   control::LipmMpc::Output mpc_out_;  ///< the chosen solve
@@ -89,6 +89,7 @@ class WalkController : public Controller {
   double use_zmp_reference_ = 0.0;  ///< nonzero: the WBC's reference wrenches follow the MPC's ZMP
   /// Scale of the swing leg's predicted centre-of-pressure offset given to the MPC (1: as predicted, 0: none).
   double swing_momentum_ = 1.0;
+  double swing_momentum_bound_ = 2.0;  ///< bound on each component of that offset [sole lengths]
   double crouch_ = 0.04;  ///< walking posture: the nominal one crouched by this fraction of the leg length
   /// Velocity tracking: integral gain [1/s] on the stride-filtered velocity error that adds to the command the
   /// planner sees, on the commanded linear axes only (0: off); the filtered velocity (heading frame: vx, vy, wz;

@@ -92,6 +92,26 @@ TEST(WalkBuiltin, PushesWhileWalkingAreAbsorbedBySteppingSooner) {
   EXPECT_LT(r["max_tilt_rad"].get<double>(), 0.2);
 }
 
+// The row: walking at 0.5 m/s under a 0.6 m/s push in a random horizontal direction every 3 s for
+// 30 s (nine pushes), seeds 1 to 10: every seed survives every push.
+class WalkRandomPushes : public ::testing::TestWithParam<int> {};
+
+TEST_P(WalkRandomPushes, AllNinePushesAreSurvived) {
+  oh::runtime::RunOptions o;
+  o.robot = "builtin";
+  o.task = "walk";
+  o.cmd = "0.5,0,0";
+  o.duration = 30.0;
+  o.pushes = {"random:0.6:3"};
+  o.seed = static_cast<std::uint64_t>(GetParam());
+  const auto r = oh::runtime::run(o);
+  ASSERT_FALSE(r["fell"].get<bool>()) << "seed " << GetParam() << " fell at " << r["fell_at_s"];
+  ASSERT_EQ(r["pushes"].size(), 9u);
+  for (const auto& p : r["pushes"]) EXPECT_TRUE(p["recovered"].get<bool>()) << p.dump();
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, WalkRandomPushes, ::testing::Range(1, 11));
+
 TEST(WalkBuiltin, WalksUpAndDownATenDegreeSlopeBlind) {
   // The terrain (a 10 degree ramp up, a plateau, a ramp down) is not given to the controller: the stance foot's
   // measured height and the pelvis task carry it over. Completes at 0.2-0.3 m/s; 0.35 m/s falls on the ramp.
