@@ -13,14 +13,20 @@
 
 namespace {
 
-nlohmann::json walk(const std::string& cmd, double duration, const std::string& schedule = "",
-                    const std::string& robot = "builtin") {
+/// Options of a headless walk run.
+oh::runtime::RunOptions walk_options(const std::string& cmd, double duration, const std::string& robot = "builtin") {
   oh::runtime::RunOptions o;
   o.robot = robot;
   o.task = "walk";
   o.cmd = cmd;
-  o.cmd_schedule = schedule;
   o.duration = duration;
+  return o;
+}
+
+nlohmann::json walk(const std::string& cmd, double duration, const std::string& schedule = "",
+                    const std::string& robot = "builtin") {
+  oh::runtime::RunOptions o = walk_options(cmd, duration, robot);
+  o.cmd_schedule = schedule;
   return oh::runtime::run(o);
 }
 
@@ -79,11 +85,7 @@ TEST(WalkBuiltin, PushesWhileWalkingAreAbsorbedBySteppingSooner) {
   // Lateral pushes of 0.3 m/s and forward and backward pushes of 0.6 m/s at 0.5 m/s walking. The MPC moves the
   // footsteps and shortens the step in progress (step timing adaptation); with the timing fixed
   // (walking.timing_adaptation: 0) the first lateral push already throws the robot over at 4.8 s.
-  oh::runtime::RunOptions o;
-  o.robot = "builtin";
-  o.task = "walk";
-  o.cmd = "0.5,0,0";
-  o.duration = 15.0;
+  oh::runtime::RunOptions o = walk_options("0.5,0,0", 15.0);
   o.pushes = {"t=3.2,dv=0,0.3", "t=6.2,dv=0,-0.3", "t=9.2,dv=0.6,0", "t=12.2,dv=-0.6,0"};
   const auto r = oh::runtime::run(o);
   ASSERT_FALSE(r["fell"].get<bool>()) << r.dump(2);
@@ -97,11 +99,7 @@ TEST(WalkBuiltin, PushesWhileWalkingAreAbsorbedBySteppingSooner) {
 class WalkRandomPushes : public ::testing::TestWithParam<int> {};
 
 TEST_P(WalkRandomPushes, AllNinePushesAreSurvived) {
-  oh::runtime::RunOptions o;
-  o.robot = "builtin";
-  o.task = "walk";
-  o.cmd = "0.5,0,0";
-  o.duration = 30.0;
+  oh::runtime::RunOptions o = walk_options("0.5,0,0", 30.0);
   o.pushes = {"random:0.6:3"};
   o.seed = static_cast<std::uint64_t>(GetParam());
   const auto r = oh::runtime::run(o);
@@ -115,12 +113,8 @@ INSTANTIATE_TEST_SUITE_P(Seeds, WalkRandomPushes, ::testing::Range(1, 11));
 TEST(WalkBuiltin, WalksUpAndDownATenDegreeSlopeBlind) {
   // The terrain (a 10 degree ramp up, a plateau, a ramp down) is not given to the controller: the stance foot's
   // measured height and the pelvis task carry it over. Completes at 0.2-0.3 m/s; 0.35 m/s falls on the ramp.
-  oh::runtime::RunOptions o;
-  o.robot = "builtin";
-  o.task = "walk";
-  o.cmd = "0.25,0,0";
+  oh::runtime::RunOptions o = walk_options("0.25,0,0", 40.0);
   o.terrain = "slope:10";
-  o.duration = 40.0;
   const auto r = oh::runtime::run(o);
   ASSERT_FALSE(r["fell"].get<bool>()) << r.dump(2);
   EXPECT_TRUE(r["terrain_completed"].get<bool>());
@@ -196,11 +190,7 @@ TEST(WalkBuiltin, ProfileYamlOverridesGaitAndControllerParameters) {
     std::ofstream(path) << text;
     return path.string();
   };
-  oh::runtime::RunOptions o;
-  o.robot = "builtin";
-  o.task = "walk";
-  o.cmd = "0.3,0,0";
-  o.duration = 3.0;
+  oh::runtime::RunOptions o = walk_options("0.3,0,0", 3.0);
   o.profile = write("ok.yaml", "walking:\n  t_single: 0.45\n  step_height: 0.05\n  mpc_w_step: 4\n  w_com: 900\n");
   const auto r = oh::runtime::run(o);
   EXPECT_FALSE(r["fell"].get<bool>());
