@@ -56,10 +56,16 @@ struct GaitParams {
   /// foot): nonzero for a sole whose support polygon is not a centred rectangle (e.g. a heel point and a toe bar).
   Eigen::Vector2d zmp_center = Eigen::Vector2d::Zero();
   double max_vx = 0.6, max_vy = 0.3, max_wz = 0.8;       ///< command limits [m/s, rad/s]
+  /// Degrees of freedom of the weaker leg (from the model; 6 when unknown). A leg with fewer than 6 cannot set
+  /// its sole's full pose (e.g. no ankle roll): the foot's centre of pressure is then barely controllable about
+  /// the missing axis and the robot balances more by stepping, so single support is shorter by default
+  /// (1.0 instead of 1.3 pendulum time constants).
+  int leg_dof = 6;
   double gravity = 9.81;
 
   /// Derives every field from the model and profile: com_height from the nominal CoM, times from the pendulum
-  /// time constant sqrt(z/g), reach from the leg length, the ZMP box from the sole rectangle. Entries of
+  /// time constant sqrt(z/g) (single support 1.3 of it, 1.0 for legs with fewer than 6 DoF; see leg_dof),
+  /// reach from the leg length (max_step_x 0.4, max_step_y 0.3 leg lengths), the ZMP box from the sole rectangle. Entries of
   /// Profile::walking named like a field (see override_keys()) replace the derived value, and fields derived
   /// from it (min_width from nominal_width, the command limits from the reach and timing) follow unless they
   /// are overridden too. Other entries are left for the walking controller. Throws std::invalid_argument for

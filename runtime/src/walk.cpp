@@ -41,6 +41,14 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
   wbc_.params().w_swing = 1000.0;
   // Steps adapt freely along the heading (the CoM's progress sets the stride) but hold their width.
   mpc_.w_step = 0.5;
+  if (gait_.leg_dof < 6) {
+    // A leg that cannot set its sole's full pose (e.g. no ankle roll) can neither hold the swing sole's
+    // orientation, which the swing's momentum map assumes, nor track a 6-D swing pose tightly without pulling
+    // the body along: no swing-momentum offsets and a soft swing task. (H1, 5-DoF legs: fell within 4 s at any
+    // command before; now walks 0.5 m/s for 20 s.)
+    swing_momentum_ = 0.0;
+    wbc_.params().w_swing = 100.0;
+  }
   apply_overrides();
   // Walking posture: the nominal one, or crouched by a fraction of the leg length (bent knees: a straight leg is
   // singular and lifts its foot only by rolling the pelvis). The gait's CoM height follows unless overridden.
@@ -545,6 +553,7 @@ nlohmann::json WalkController::metrics() const {
           {"gait", {{"com_height_m", gait_.com_height},
                     {"t_single_s", gait_.t_single},
                     {"t_double_s", gait_.t_double},
+                    {"leg_dof", gait_.leg_dof},
                     {"step_height_m", gait_.step_height},
                     {"nominal_width_m", gait_.nominal_width},
                     {"max_step_x_m", gait_.max_step_x},

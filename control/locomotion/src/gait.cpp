@@ -45,7 +45,15 @@ GaitParams GaitParams::from_profile(const model::Model& model, const model::Prof
   const double leg = profile.leg_length > 0.2 ? profile.leg_length : 0.8;
   // Step timing from the pendulum time constant: about 0.4 s single support for a 0.9 m CoM height.
   const double tc = std::sqrt(p.com_height / p.gravity);
-  p.t_single = value("t_single", 1.3 * tc);
+  auto dof = [&](const std::vector<int>& joints) {
+    int n = 0;
+    for (int j : joints)
+      if (j >= 0 && j < static_cast<int>(model.joints.size())) n += model.joints[static_cast<size_t>(j)].nv;
+    return n;
+  };
+  if (!profile.left_leg.joints.empty() && !profile.right_leg.joints.empty())
+    p.leg_dof = std::min(dof(profile.left_leg.joints), dof(profile.right_leg.joints));
+  p.t_single = value("t_single", (p.leg_dof >= 6 ? 1.3 : 1.0) * tc);
   p.t_double = value("t_double", 0.3 * tc);
   p.step_height = value("step_height", 0.09 * leg);
   p.max_step_x = value("max_step_x", 0.4 * leg);
