@@ -304,6 +304,7 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
   // only by rolling the pelvis).
   if (swing_momentum_ > 0)
     for (int side = 0; side < 2; ++side) swing_K_[side] = wbc_.swing_momentum_map(q, side);
+  bool step_fixed0 = false;  // the last solve's first planned step was frozen
   auto solve = [&](double duration) -> const control::LipmMpc::Output& {
     ph.duration = duration;
     control::LipmMpc::Input in = control::walking_mpc_input(gait, planner, ph, cmd, c, cd);
@@ -313,7 +314,7 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
         in.cop_offset[static_cast<size_t>(k)] = swing_cop_offset(in, k * mpc_.dt(), (k + 1) * mpc_.dt());
     }
     cop_offset0_ = in.cop_offset.empty() ? Eigen::Vector2d::Zero() : in.cop_offset.front();
-    step_fixed0_ = in.step_fixed[0];
+    step_fixed0 = in.step_fixed[0];
     return mpc_.solve(in);
   };
   const auto t_start = std::chrono::steady_clock::now();
@@ -321,7 +322,7 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
   mpc_out_ = solve(nominal);
   dcm_offset_ = mpc_out_.dcm_offset;
   Eigen::Vector2d cop0 = cop_offset0_;
-  bool fixed0 = step_fixed0_;
+  bool fixed0 = step_fixed0;
   // Step timing adaptation: the remaining phase shortened to 70 % and 40 % and to its minimum (single support:
   // the minimum swing time; double support: lift off at once). The one of least cost wins when it saves a tenth
   // of the nominal cost and at least the cost of a terminal DCM error of half the ZMP box's length (more than
@@ -341,21 +342,20 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
       if (o.ok && o.cost < best_cost) {
         best_cost = o.cost, best = phase_t_ + r;
         mpc_out_ = o;
-        cop0 = cop_offset0_, fixed0 = step_fixed0_;
+        cop0 = cop_offset0_, fixed0 = step_fixed0;
       }
     }
     if (best != nominal) (ph.single ? single_duration_ : double_duration_) = best;
   }
   cop_offset0_ = cop0;
-  const control::LipmMpc::Output* out = &mpc_out_;
   mpc_us_.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t_start).count());
-  if (!out->ok) ++mpc_failures_;
-  zmp_ = out->zmp;
+  if (!mpc_out_.ok) ++mpc_failures_;
+  zmp_ = mpc_out_.zmp;
   if (phase_ == Phase::kSingle) {
-    target_ = out->steps[1];
+    target_ = mpc_out_.steps[1];
     if (!fixed0) swing_.land = target_;
   } else {
-    target_ = out->steps[2];
+    target_ = mpc_out_.steps[2];
   }
   last_mpc_ = now;
 }
