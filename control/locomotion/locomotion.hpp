@@ -151,9 +151,6 @@ class LipmMpc {
     /// The optimal value of the cost above, constant terms included (comparable between solves with different
     /// support timings; +inf when the QP failed).
     double cost = 0.0;
-    /// The measured DCM xi = c + c'/omega minus the stable DCM of the ZMP reference for the footsteps as given
-    /// (world xy) [m]: about zero in steady walking, the push's effect after a push.
-    Eigen::Vector2d dcm_offset = Eigen::Vector2d::Zero();
   };
   /// One solve. Never throws; ok = false (and the ZMP at the stance foot) when the QP fails.
   const Output& solve(const Input& in);

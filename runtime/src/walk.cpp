@@ -304,7 +304,9 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
   // only by rolling the pelvis).
   if (swing_momentum_ > 0)
     for (int side = 0; side < 2; ++side) swing_K_[side] = wbc_.swing_momentum_map(q, side);
-  bool step_fixed0 = false;  // the last solve's first planned step was frozen
+  // The last solve's swing offset over its first sample and whether its first planned step was frozen.
+  Eigen::Vector2d last_cop0 = Eigen::Vector2d::Zero();
+  bool last_fixed0 = false;
   auto solve = [&](double duration) -> const control::LipmMpc::Output& {
     ph.duration = duration;
     control::LipmMpc::Input in = control::walking_mpc_input(gait, planner, ph, cmd, c, cd);
@@ -313,16 +315,15 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
       for (int k = 0; k < mpc_.horizon(); ++k)
         in.cop_offset[static_cast<size_t>(k)] = swing_cop_offset(in, k * mpc_.dt(), (k + 1) * mpc_.dt());
     }
-    cop_offset0_ = in.cop_offset.empty() ? Eigen::Vector2d::Zero() : in.cop_offset.front();
-    step_fixed0 = in.step_fixed[0];
+    last_cop0 = in.cop_offset.empty() ? Eigen::Vector2d::Zero() : in.cop_offset.front();
+    last_fixed0 = in.step_fixed[0];
     return mpc_.solve(in);
   };
   const auto t_start = std::chrono::steady_clock::now();
   const double nominal = ph.duration;
   mpc_out_ = solve(nominal);
-  dcm_offset_ = mpc_out_.dcm_offset;
-  Eigen::Vector2d cop0 = cop_offset0_;
-  bool fixed0 = step_fixed0;
+  cop_offset0_ = last_cop0;
+  bool fixed0 = last_fixed0;
   // Step timing adaptation: the remaining phase shortened to 70 % and 40 % and to its minimum (single support:
   // the minimum swing time; double support: lift off at once). The one of least cost wins when it saves a tenth
   // of the nominal cost and at least the cost of a terminal DCM error of half the ZMP box's length (more than
@@ -342,12 +343,11 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
       if (o.ok && o.cost < best_cost) {
         best_cost = o.cost, best = phase_t_ + r;
         mpc_out_ = o;
-        cop0 = cop_offset0_, fixed0 = step_fixed0;
+        cop_offset0_ = last_cop0, fixed0 = last_fixed0;
       }
     }
     if (best != nominal) (ph.single ? single_duration_ : double_duration_) = best;
   }
-  cop_offset0_ = cop0;
   mpc_us_.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t_start).count());
   if (!mpc_out_.ok) ++mpc_failures_;
   zmp_ = mpc_out_.zmp;
@@ -525,7 +525,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     std::fprintf(stderr,
                  "t=%.3f ph=%d c=(%.3f %.3f %.3f) cd=(%.2f %.2f) zmp=(%.3f %.3f) st=%d(%.3f %.3f) tgt=(%.3f %.3f) "
                  "sw=(%.3f %.3f %.3f) tilt=%.3f fz=(%.0f %.0f) wbc_fz=(%.0f %.0f) cop=(%.3f %.3f) qp=%s acc=(%.2f %.2f) qp_acc=(%.2f %.2f) base_rpy=(%.2f %.2f) torso_err=%.3f dcop=(%.3f %.3f) "
-                 "vel=(%.2f %.2f %.2f) bias=(%.2f %.2f %.2f) dxi=(%.3f %.3f) T=%.3f\n",
+                 "vel=(%.2f %.2f %.2f) bias=(%.2f %.2f %.2f) T=%.3f\n",
                  t, static_cast<int>(phase_), c.x(), c.y(), c.z(), cd.x(), cd.y(), zmp_.x(), zmp_.y(), stance_.side,
                  stance_.pos.x(), stance_.pos.y(), target_.pos.x(), target_.pos.y(), sw.translation().x(),
                  sw.translation().y(), sw.translation().z(), tilt_of(Eigen::Quaterniond(sw.linear())), fz[0], fz[1], o.wrench[0][2], o.wrench[1][2],
@@ -533,7 +533,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
                  o.wrench[stance_.side][3] / std::max(o.wrench[stance_.side][2], 1.0), o.status.c_str(), targets_.com_acc.x(),
                  targets_.com_acc.y(), o.com_acc.x(), o.com_acc.y(), base_rp.x(), base_rp.y(),
                  tilt_of(wbc_.torso_orientation(est.q).inverse() * targets_.torso), trace_offset_.x(), trace_offset_.y(),
-                 vel_filt_.x(), vel_filt_.y(), vel_filt_.z(), cmd_bias_.x(), cmd_bias_.y(), cmd_bias_.z(), dcm_offset_.x(), dcm_offset_.y(),
+                 vel_filt_.x(), vel_filt_.y(), vel_filt_.z(), cmd_bias_.x(), cmd_bias_.y(), cmd_bias_.z(),
                  phase_ == Phase::kSingle ? single_duration_ : double_duration_);
   }
   for (size_t k = 0; k < out.size(); ++k) out[k] = MotorCommand{o.q_ref[k], o.dq_ref[k], o.kp[k], o.kd[k], o.tau[k]};

@@ -78,7 +78,6 @@ class WalkController : public Controller {
   /// The rate d swing_tau / dt that ends the swing `remaining` seconds from now.
   double swing_rate(double remaining) const;
   control::LipmMpc::Output mpc_out_;  ///< the chosen solve
-  Eigen::Vector2d dcm_offset_ = Eigen::Vector2d::Zero();  ///< LipmMpc::Output::dcm_offset of the nominal plan (trace)
   int steps_taken_ = 0, mpc_failures_ = 0, qp_failures_ = 0;
   std::vector<double> mpc_us_;
   bool trace_ = false;  ///< OH_WALK_TRACE set: print the gait state every 20 ms on stderr

@@ -45,7 +45,6 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
   o.steps = in.steps;
   o.iterations = 0;
   o.cost = kInf;
-  o.dcm_offset.setZero();
   if (in.steps.size() < static_cast<size_t>(m_ + 1) || !in.com.allFinite() || !in.com_vel.allFinite()) {
     o.zmp = in.steps.empty() ? in.com : p_.zmp_box_center(in.steps.front());
     return o;
@@ -122,14 +121,6 @@ const LipmMpc::Output& LipmMpc::solve(const Input& in) {
     return acc;
   };
   const Affine tail = stable_dcm(N * dt_, iv);
-  {
-    // The DCM's offset from the reference's stable DCM now, with the footsteps as planned.
-    const Affine now = stable_dcm(0.0, 0);
-    Eigen::VectorXd xref = Eigen::VectorXd::Zero(nx);
-    for (int j = 1; j <= M; ++j) xref[fx(j)] = in.steps[static_cast<size_t>(j)].pos.x(), xref[fy(j)] = in.steps[static_cast<size_t>(j)].pos.y();
-    const Eigen::Vector2d xi_ref = now.c + Eigen::Vector2d(now.ax.dot(xref), now.ay.dot(xref));
-    o.dcm_offset = in.com + in.com_vel / w - xi_ref;
-  }
 
   qp::QpProblem& pr = prob_;
   pr.H.setZero();
