@@ -121,6 +121,19 @@ TEST(WalkBuiltin, WalksUpAndDownATenDegreeSlopeBlind) {
   EXPECT_LT(r["max_tilt_rad"].get<double>(), 0.2);
 }
 
+TEST(WalkBuiltin, WalksOverAFourCentimetreStepBlind) {
+  // A 4 cm high, 1.5 m long block across the path: up one step, along, down one step. The controller is not told:
+  // a swing foot that lands higher or lower starts the weight transfer at once (touchdown from contact force), and
+  // the stance foot's measured height carries the CoM plan over. The 0.2-0.5 m/s range completes (tilts
+  // 0.12-0.29 rad when a foot lands half over the edge); 0.3 m/s with 5 cm falls.
+  oh::runtime::RunOptions o = walk_options("0.3,0,0", 15.0);
+  o.terrain = "steps:0.04";
+  const auto r = oh::runtime::run(o);
+  ASSERT_FALSE(r["fell"].get<bool>()) << r.dump(2);
+  EXPECT_TRUE(r["terrain_completed"].get<bool>());
+  EXPECT_LT(r["max_tilt_rad"].get<double>(), 0.3);
+}
+
 TEST(WalkBuiltin, BadCommandsAreRejected) {
   EXPECT_THROW(walk("0.5,0", 1.0), std::invalid_argument);
   EXPECT_THROW(walk("nan,0,0", 1.0), std::invalid_argument);
