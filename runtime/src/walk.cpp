@@ -23,6 +23,20 @@ Eigen::Matrix3d base_rotation(const model::Model& model, const model::Profile& p
   return Eigen::Quaterniond(q[i], q[i + 1], q[i + 2], q[i + 3]).normalized().toRotationMatrix();
 }
 
+/// Clips a convex polygon (counter-clockwise) to the half-plane n . p <= b (Sutherland-Hodgman, one edge).
+std::vector<Eigen::Vector2d> clip_half_plane(const std::vector<Eigen::Vector2d>& poly, const Eigen::Vector2d& n,
+                                             double b) {
+  std::vector<Eigen::Vector2d> out;
+  for (size_t k = 0; k < poly.size(); ++k) {
+    const Eigen::Vector2d& a = poly[k];
+    const Eigen::Vector2d& c = poly[(k + 1) % poly.size()];
+    const double da = n.dot(a) - b, dc = n.dot(c) - b;
+    if (da <= 0) out.push_back(a);
+    if ((da < 0 && dc > 0) || (da > 0 && dc < 0)) out.push_back(a + (c - a) * (da / (da - dc)));
+  }
+  return out;
+}
+
 }  // namespace
 
 WalkController::WalkController(const model::Model& model, const model::Profile& profile, double dt, CommandFn command)
@@ -64,6 +78,28 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
     for (const Eigen::Vector3d& v : wbc_.support_polygon(q, control::kLeft)) {
       const Eigen::Vector3d p = to_sole * v;
       poly.push_back(ctr.head<2>() + wbc_.params().cop_scale * (p - ctr).head<2>());
+    }
+    // Where the stance leg's joints can hold the robot's weight: the ground force (0, 0, m g) at a centre of
+    // pressure c loads joint j (anchor p_j, axis a_j) with tau_j = a_j . ((c - p_j) x f), which must stay within
+    // torque_share of its effort limit. Each joint cuts the polygon by two half-planes. A foot whose ankle is
+    // weak for its robot's weight loses part of its sole: H1's 40 N m ankle holds its 51 kg only up to 8 cm in
+    // front of the ankle, 3 cm in front of the sole centre (the WBC, which enforces the limit, kept the centre of
+    // pressure there while the MPC planned up to 8 cm, and H1 walked backward at 0.02 m/s for a 0.3 command).
+    dynamics::forward_kinematics(wbc_.dynamics_model(), data_, q);
+    const Eigen::Vector3d f(0.0, 0.0, weight_);
+    for (const int j : profile_.left_leg.joints) {
+      const model::Joint& jt = model_.joints[j];
+      if (jt.nv != 1 || jt.type != model::JointType::kRevolute || !(jt.effort_limit > 0)) continue;
+      const dynamics::SE3& X = dynamics::frame_placement(wbc_.dynamics_model(), data_,
+                                                         wbc_.dynamics_model().body_frame[jt.body]);
+      const Eigen::Vector3d p = to_sole * (X.R * jt.pos + X.p);
+      const Eigen::Vector3d a = to_sole.linear() * (X.R * jt.axis);
+      // tau(c) = a . ((c - p) x f) = W (a_x (c_y - p_y) - a_y (c_x - p_x)) for c on the sole plane, f = (0, 0, W).
+      const Eigen::Vector2d n(-a.y() * f.z(), a.x() * f.z());
+      const double tau_p = n.dot(p.head<2>()), lim = torque_share_ * jt.effort_limit;
+      if (n.norm() < 1e-9) continue;
+      poly = clip_half_plane(poly, n, tau_p + lim);
+      poly = clip_half_plane(poly, -n, -tau_p + lim);
     }
     gait_.fit_zmp_box(poly);
     planner_ = control::FootstepPlanner(gait_);
@@ -208,7 +244,8 @@ void WalkController::apply_overrides() {
       {"timing_adaptation", &timing_adaptation_},
       {"timing_min_single", &timing_min_single_},
       {"reach_scale", &reach_scale_},
-      {"swing_momentum_bound", &swing_momentum_bound_}};
+      {"swing_momentum_bound", &swing_momentum_bound_},
+      {"torque_share", &torque_share_}};
   const auto& gait_keys = control::GaitParams::override_keys();
   for (const auto& [key, value] : profile_.walking) {
     if (std::find(gait_keys.begin(), gait_keys.end(), key) != gait_keys.end()) continue;  // GaitParams took it
