@@ -594,6 +594,10 @@ nlohmann::json WalkController::metrics() const {
                     {"step_height_m", gait_.step_height},
                     {"nominal_width_m", gait_.nominal_width},
                     {"max_step_x_m", gait_.max_step_x},
+                    // The MPC's ZMP box in the left sole frame (x forward, y left) [m].
+                    {"zmp_box_m", {{"center", {gait_.zmp_center.x(), gait_.zmp_center.y()}},
+                                   {"half_length", gait_.zmp_half_length},
+                                   {"half_width", gait_.zmp_half_width}}},
                     {"max_command", {gait_.max_vx, gait_.max_vy, gait_.max_wz}}}}};
 }
 

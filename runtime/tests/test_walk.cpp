@@ -203,6 +203,23 @@ INSTANTIATE_TEST_SUITE_P(
                       SharedWalk{"H1TurnInPlace05", "h1", "unitree_h1", "0,0,0.5", 10.0, 2, 0.15, 0.0, 0.8, 16, 0.3}),
     [](const ::testing::TestParamInfo<SharedWalk>& i) { return std::string(i.param.name); });
 
+TEST(WalkH1, TheZmpBoxStaysWhereTheAnklesCanHoldTheWeight) {
+  // H1: 40 N m ankle effort limit, 51.4 kg, ankle axis 5.25 cm behind the sole centre (its feet reach from 4.9 cm
+  // behind the ankle to 15.4 cm in front). The sole alone (scaled by cop_scale 0.9) admits a box reaching 8.1 cm in
+  // front of the sole centre; the ankle holds the weight on one foot up to 40 / (51.4 * 9.81) = 7.9 cm in front of
+  // it, 9.5 cm with torque_share 1.2: -5.25 + 9.5 = 4.3 cm in front of the sole centre. G1's 50 N m ankles hold
+  // its 35 kg anywhere on its sole, so its box stays the default one.
+  if (missing("unitree_h1") || missing("unitree_g1")) GTEST_SKIP() << "../shared/robots/unitree_{h1,g1} not found";
+  const auto box = [](const char* robot) { return walk("0.1,0,0", 0.05, "", robot)["task_metrics"]["gait"]["zmp_box_m"]; };
+  const auto h1 = box("h1");
+  const double front = h1["center"][0].get<double>() + h1["half_length"].get<double>();
+  EXPECT_GT(front, 0.03);
+  EXPECT_LT(front, 0.05);
+  EXPECT_GT(h1["half_width"].get<double>(), 0.005);
+  const auto g1 = box("g1");
+  EXPECT_NEAR(g1["center"][0].get<double>(), 0.0, 1e-9);  // the sole's default box, not cut
+}
+
 TEST(WalkBuiltin, ProfileYamlOverridesGaitAndControllerParameters) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "oh_walk_profile_test";
   std::filesystem::create_directories(dir);
