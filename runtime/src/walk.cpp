@@ -83,10 +83,12 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
     // pressure c loads joint j (anchor p_j, axis a_j) with tau_j = a_j . ((c - p_j) x f), which must stay within
     // torque_share of its effort limit. Each joint cuts the polygon by two half-planes. A foot whose ankle is
     // weak for its robot's weight loses part of its sole: H1's 40 N m ankle holds its 51 kg only up to 8 cm in
-    // front of the ankle, 3 cm in front of the sole centre (the WBC, which enforces the limit, kept the centre of
-    // pressure there while the MPC planned up to 8 cm, and H1 walked backward at 0.02 m/s for a 0.3 command).
+    // front of the ankle, 2.7 cm in front of the sole centre at torque_share 1 (the WBC, which enforces the limit,
+    // kept the centre of pressure there while the MPC planned up to 8 cm, and H1 walked backward at 0.02 m/s for a
+    // 0.3 m/s command). Legs too weak to hold the weight anywhere on the sole keep the sole's polygon.
     dynamics::forward_kinematics(wbc_.dynamics_model(), data_, q);
     const Eigen::Vector3d f(0.0, 0.0, weight_);
+    const std::vector<Eigen::Vector2d> sole_poly = poly;
     for (const int j : profile_.left_leg.joints) {
       const model::Joint& jt = model_.joints[j];
       if (jt.nv != 1 || jt.type != model::JointType::kRevolute || !(jt.effort_limit > 0)) continue;
@@ -101,6 +103,7 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
       poly = clip_half_plane(poly, n, tau_p + lim);
       poly = clip_half_plane(poly, -n, -tau_p + lim);
     }
+    if (poly.size() < 3) poly = sole_poly;
     gait_.fit_zmp_box(poly);
     planner_ = control::FootstepPlanner(gait_);
     const control::LipmMpc tuned = mpc_;  // its weights are set by the overrides
