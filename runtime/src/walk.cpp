@@ -87,7 +87,6 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
     // kept the centre of pressure there while the MPC planned up to 8 cm, and H1 walked backward at 0.02 m/s for a
     // 0.3 m/s command). Legs too weak to hold the weight anywhere on the sole keep the sole's polygon.
     dynamics::forward_kinematics(wbc_.dynamics_model(), data_, q);
-    const Eigen::Vector3d f(0.0, 0.0, weight_);
     const std::vector<Eigen::Vector2d> sole_poly = poly;
     for (const int j : profile_.left_leg.joints) {
       const model::Joint& jt = model_.joints[j];
@@ -96,10 +95,11 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
                                                          wbc_.dynamics_model().body_frame[jt.body]);
       const Eigen::Vector3d p = to_sole * (X.R * jt.pos + X.p);
       const Eigen::Vector3d a = to_sole.linear() * (X.R * jt.axis);
-      // tau(c) = a . ((c - p) x f) = W (a_x (c_y - p_y) - a_y (c_x - p_x)) for c on the sole plane, f = (0, 0, W).
-      const Eigen::Vector2d n(-a.y() * f.z(), a.x() * f.z());
-      const double tau_p = n.dot(p.head<2>()), lim = torque_share_ * jt.effort_limit;
+      // tau(c) = a . ((c - p) x f) = W (a_x (c_y - p_y) - a_y (c_x - p_x)) = n . c - n . p for c on the sole plane,
+      // f = (0, 0, W); a vertical axis carries no torque.
+      const Eigen::Vector2d n = weight_ * Eigen::Vector2d(-a.y(), a.x());
       if (n.norm() < 1e-9) continue;
+      const double tau_p = n.dot(p.head<2>()), lim = torque_share_ * jt.effort_limit;
       poly = clip_half_plane(poly, n, tau_p + lim);
       poly = clip_half_plane(poly, -n, -tau_p + lim);
     }
