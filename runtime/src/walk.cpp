@@ -247,6 +247,7 @@ void WalkController::apply_overrides() {
       {"timing_adaptation", &timing_adaptation_},
       {"timing_min_single", &timing_min_single_},
       {"reach_scale", &reach_scale_},
+      {"swing_freeze", &swing_freeze_},
       {"swing_momentum_bound", &swing_momentum_bound_},
       {"torque_share", &torque_share_}};
   const auto& gait_keys = control::GaitParams::override_keys();
@@ -334,7 +335,7 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
   ph.blend0 = stand_blend_;
   ph.stance = stance_;
   ph.prev = prev_;
-  const bool late = ph.single && swing_tau_ > 0.7 * swing_.duration;
+  const bool late = ph.single && swing_tau_ > swing_freeze_ * swing_.duration;
   if (late) ph.frozen = &swing_.land;
   // The plan uses this command's double-support time (the step period sets the stride).
   control::GaitParams gait = gait_;

@@ -218,6 +218,18 @@ TEST(WalkG1, WalksOnGroundTruthWithoutClimbing) {
   EXPECT_GE(r["distance_m"].get<double>(), 4.3);
 }
 
+TEST(WalkG1, WalksUpAndDownATenDegreeSlopeBlind) {
+  // The slope row on G1: up the 10 degree ramp, across the plateau, down. Completes at 0.15 and 0.2 m/s
+  // since the stance height is measured every tick (it fell at any speed before); 0.25 m/s falls on the ramp.
+  if (missing("unitree_g1")) GTEST_SKIP() << "../shared/robots/unitree_g1 not found; set OH_SHARED_DIR";
+  oh::runtime::RunOptions o = walk_options("0.2,0,0", 35.0, "g1");
+  o.terrain = "slope:10";
+  const auto r = oh::runtime::run(o);
+  ASSERT_FALSE(r["fell"].get<bool>()) << r.dump(2);
+  EXPECT_TRUE(r["terrain_completed"].get<bool>());
+  EXPECT_LT(r["max_tilt_rad"].get<double>(), 0.25);
+}
+
 TEST(WalkH1, TheZmpBoxStaysWhereTheAnklesCanHoldTheWeight) {
   // H1: 40 N m ankle effort limit, 51.4 kg, ankle axis 5.25 cm behind the sole centre (its feet reach from 4.9 cm
   // behind the ankle to 15.4 cm in front). The sole alone (scaled by cop_scale 0.9) admits a box reaching 8.1 cm in
