@@ -14,9 +14,11 @@
 namespace {
 
 /// Options of a headless walk run.
-oh::runtime::RunOptions walk_options(const std::string& cmd, double duration, const std::string& robot = "builtin") {
+oh::runtime::RunOptions walk_options(const std::string& cmd, double duration, const std::string& robot = "builtin",
+                                     const std::string& terrain = "flat") {
   oh::runtime::RunOptions o;
   o.robot = robot;
+  o.terrain = terrain;
   o.task = "walk";
   o.cmd = cmd;
   o.duration = duration;
@@ -113,9 +115,7 @@ INSTANTIATE_TEST_SUITE_P(Seeds, WalkRandomPushes, ::testing::Range(1, 11));
 TEST(WalkBuiltin, WalksUpAndDownATenDegreeSlopeBlind) {
   // The terrain (a 10 degree ramp up, a plateau, a ramp down) is not given to the controller: the stance foot's
   // measured height and the pelvis task carry it over. Completes at 0.2-0.3 m/s; 0.35 m/s falls on the ramp.
-  oh::runtime::RunOptions o = walk_options("0.25,0,0", 40.0);
-  o.terrain = "slope:10";
-  const auto r = oh::runtime::run(o);
+  const auto r = oh::runtime::run(walk_options("0.25,0,0", 40.0, "builtin", "slope:10"));
   ASSERT_FALSE(r["fell"].get<bool>()) << r.dump(2);
   EXPECT_TRUE(r["terrain_completed"].get<bool>());
   EXPECT_LT(r["max_tilt_rad"].get<double>(), 0.2);
@@ -126,9 +126,7 @@ TEST(WalkBuiltin, WalksOverAFourCentimetreStepBlind) {
   // a swing foot that lands higher or lower starts the weight transfer at once (touchdown from contact force), and
   // the stance foot's measured height carries the CoM plan over. The 0.2-0.5 m/s range completes (tilts
   // 0.12-0.29 rad when a foot lands half over the edge); 0.3 m/s with 5 cm falls.
-  oh::runtime::RunOptions o = walk_options("0.3,0,0", 15.0);
-  o.terrain = "steps:0.04";
-  const auto r = oh::runtime::run(o);
+  const auto r = oh::runtime::run(walk_options("0.3,0,0", 15.0, "builtin", "steps:0.04"));
   ASSERT_FALSE(r["fell"].get<bool>()) << r.dump(2);
   EXPECT_TRUE(r["terrain_completed"].get<bool>());
   EXPECT_LT(r["max_tilt_rad"].get<double>(), 0.3);
@@ -222,9 +220,7 @@ TEST(WalkG1, WalksUpAndDownATenDegreeSlopeBlind) {
   // The slope row on G1: up the 10 degree ramp, across the plateau, down. Completes at 0.15 and 0.2 m/s
   // since the stance height is measured every tick (it fell at any speed before); 0.25 m/s falls on the ramp.
   if (missing("unitree_g1")) GTEST_SKIP() << "../shared/robots/unitree_g1 not found; set OH_SHARED_DIR";
-  oh::runtime::RunOptions o = walk_options("0.2,0,0", 35.0, "g1");
-  o.terrain = "slope:10";
-  const auto r = oh::runtime::run(o);
+  const auto r = oh::runtime::run(walk_options("0.2,0,0", 35.0, "g1", "slope:10"));
   ASSERT_FALSE(r["fell"].get<bool>()) << r.dump(2);
   EXPECT_TRUE(r["terrain_completed"].get<bool>());
   EXPECT_LT(r["max_tilt_rad"].get<double>(), 0.25);
