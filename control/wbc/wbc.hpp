@@ -14,6 +14,7 @@
 //   minimise    sum_t w_t ||J_t a + drift_t - a*_t||^2 + w_f sum_i ||w_i - w_i*||^2 + eps ||a||^2
 //   subject to  M_u a + h_u = sum_i J_{i,u}^T w_i                 (unactuated rows: floating base) [eq]
 //               J_i a + dJ_i v = -k_c J_i v                      (feet in contact do not move)    [eq]
+//                 (a line contact, WbcParams::passive_sole_roll: the roll row is replaced by tau_x = c_y f_z)
 //               tau_min <= M_a a + h_a - sum_i J_{i,a}^T w_i <= tau_max                         [ineq]
 //               |f_x|, |f_y| <= mu f_z;  |tau_z| <= mu r f_z;  centre of pressure (-tau_y, tau_x) / f_z
 //               inside the foot's support polygon (the convex hull of its collision geometry at the sole,
@@ -60,13 +61,24 @@ struct WbcParams {
   double mu = 0.3;              ///< friction coefficient of the pyramid: conservative (soft contacts creep near the cone)
   double cop_scale = 0.9;       ///< the centre of pressure stays in the support polygon scaled by this about its centroid
   double f_min = 5.0;           ///< minimum normal force per foot in contact [N]
+  /// The soles roll freely about their x axis (heel to toe): a foot in contact is then a line contact, whose
+  /// roll the contact rows leave free and whose roll moment is zero (centre of pressure on the polygon
+  /// centroid's line, m_x = c_y f_z), and a swing foot's roll is not tracked. True by default for a leg without
+  /// an ankle roll joint (see defaults()): its sole cannot hold a roll moment or pose without tipping on its
+  /// edge (H1: a heel-to-toe capsule line and a 6 cm toe bar under a pitch-only ankle).
+  bool passive_sole_roll = false;
   double limit_horizon = 0.05;  ///< horizon for joint position limits as acceleration bounds [s]
   double joint_omega = 0.0;     ///< low-level PD bandwidth around the q/dq references [rad/s]; 0: torque only
   double reference_band_q = 0.05;  ///< the integrated joint position reference stays this close to the measurement [rad]
   double reference_band_v = 0.5;   ///< and the velocity reference [rad/s]
 
-  /// Defaults for a robot: CoM gains from the pendulum frequency sqrt(g / com_height).
+  /// Defaults for a robot: CoM gains from the pendulum frequency sqrt(g / com_height); passive_sole_roll when a
+  /// leg has no ankle joint about the sole's x axis (ankle joints: the leg's revolute joints within 30% of the
+  /// hip-to-sole distance of the sole at the nominal configuration; about x: |axis . x_sole| > 0.5).
   static WbcParams defaults(const model::Model& model, const model::Profile& profile);
+  /// True when the leg of the given side (0 left, 1 right) has an ankle joint about its sole's x axis (see
+  /// defaults()). A leg without joints counts as having one.
+  static bool has_ankle_roll(const model::Model& model, const model::Profile& profile, int side);
 };
 
 /// What the controller is asked to do this tick. Positions in world [m], orientations world <- frame.

@@ -210,6 +210,7 @@ Eigen::Vector3d WalkController::corrected_command(const Eigen::Vector3d& cmd, co
 
 void WalkController::apply_overrides() {
   control::WbcParams& w = wbc_.params();
+  double passive_sole_roll = w.passive_sole_roll ? 1.0 : 0.0;
   const std::vector<std::pair<const char*, double*>> table = {
       {"w_com", &w.w_com},
       {"w_torso", &w.w_torso},
@@ -249,7 +250,8 @@ void WalkController::apply_overrides() {
       {"reach_scale", &reach_scale_},
       {"swing_freeze", &swing_freeze_},
       {"swing_momentum_bound", &swing_momentum_bound_},
-      {"torque_share", &torque_share_}};
+      {"torque_share", &torque_share_},
+      {"passive_sole_roll", &passive_sole_roll}};
   const auto& gait_keys = control::GaitParams::override_keys();
   for (const auto& [key, value] : profile_.walking) {
     if (std::find(gait_keys.begin(), gait_keys.end(), key) != gait_keys.end()) continue;  // GaitParams took it
@@ -263,6 +265,7 @@ void WalkController::apply_overrides() {
     if (!(value >= 0)) throw std::invalid_argument("profile walking." + key + ": expected a non-negative number");
     *it->second = value;
   }
+  w.passive_sole_roll = passive_sole_roll > 0.5;
 }
 
 control::Footstep WalkController::measured_step(const Eigen::VectorXd& q, int side) {

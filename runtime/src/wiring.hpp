@@ -34,6 +34,7 @@ class StateEstimator {
   dynamics::Model dm_;
   dynamics::Data data_;
   std::array<int, 2> foot_frame_{};
+  std::array<Eigen::Vector3d, 2> foot_point_{Eigen::Vector3d::Zero(), Eigen::Vector3d::Zero()};  ///< foot frame [m]
   int base_v_ = 0, base_q_ = 0, base_frame_ = 0;
   double weight_ = 0;
   control::BaseEstimator kf_{2};

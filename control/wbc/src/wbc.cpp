@@ -137,7 +137,25 @@ WbcParams WbcParams::defaults(const model::Model& model, const model::Profile& p
   const double wn = 2.5 * omega;
   p.kp_com = wn * wn;
   p.kd_com = 2.0 * wn;
+  p.passive_sole_roll = !has_ankle_roll(model, profile, 0) || !has_ankle_roll(model, profile, 1);
   return p;
+}
+
+bool WbcParams::has_ankle_roll(const model::Model& model, const model::Profile& profile, int side) {
+  const model::Limb& leg = side == 0 ? profile.left_leg : profile.right_leg;
+  const model::Foot& foot = side == 0 ? profile.left_foot : profile.right_foot;
+  if (leg.joints.empty() || foot.body < 0 || profile.q_nominal.size() != model.nq) return true;
+  const std::vector<Eigen::Isometry3d> X = model::body_poses(model, profile.q_nominal);
+  const Eigen::Isometry3d sole = X[foot.body] * Eigen::Translation3d(foot.sole_center) * foot.sole_quat;
+  auto anchor = [&](const model::Joint& jt) { return (X[jt.body] * jt.pos).eval(); };
+  const double leg_length = (anchor(model.joints[leg.joints.front()]) - sole.translation()).norm();
+  for (const int j : leg.joints) {
+    const model::Joint& jt = model.joints[j];
+    if (jt.nv != 1 || jt.type != model::JointType::kRevolute) continue;
+    if ((anchor(jt) - sole.translation()).norm() > 0.3 * leg_length) continue;
+    if (std::abs((X[jt.body].linear() * jt.axis).normalized().dot(sole.linear().col(0))) > 0.5) return true;
+  }
+  return false;
 }
 
 struct WholeBodyController::Impl {
@@ -445,7 +463,15 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
       e.tail<3>() = orientation_error(tg.foot[i].linear(), X_sole[i].R);
       const Vec6 a_des = P.kp_swing * e + P.kd_swing * (tg.foot_vel[i] - v_sole_lwa[i]);
       dynamics::frame_jacobian(s.dm, s.data, s.sole_frame[i], ReferenceFrame::kLocalWorldAligned, s.J_tmp);
-      add_task(s.J_tmp, a_des - s.drift_sole_lwa[i], P.w_swing);
+      if (P.passive_sole_roll) {
+        // The swing sole's roll (about its own x axis) is left to the leg: the angular rows lose that component.
+        Eigen::Matrix<double, 6, 6> S = Eigen::Matrix<double, 6, 6>::Identity();
+        const Eigen::Vector3d x = X_sole[i].R.col(0);
+        S.bottomRightCorner<3, 3>() -= x * x.transpose();
+        add_task(S * s.J_tmp, S * (a_des - s.drift_sole_lwa[i]), P.w_swing);
+      } else {
+        add_task(s.J_tmp, a_des - s.drift_sole_lwa[i], P.w_swing);
+      }
     }
     if (s.hand_frame[i] >= 0 && tg.hand[i]) {
       const Eigen::Vector3d p = s.data.oMf[s.hand_frame[i]].p;
@@ -542,6 +568,13 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
     if (tg.contact[i]) {
       pr.A_eq.block(r0, 0, 6, nv) = s.J_sole[i];
       pr.b_eq.segment<6>(r0) = -s.drift_sole_local[i] - P.k_contact * (s.J_sole[i] * v);
+      if (P.passive_sole_roll) {
+        // Line contact: the roll row (sole x) becomes m_x - c_y f_z = 0, the roll itself is free.
+        pr.A_eq.row(r0 + 3).setZero();
+        pr.A_eq(r0 + 3, nv + 6 * i + 3) = 1.0;
+        pr.A_eq(r0 + 3, nv + 6 * i + 2) = -s.support_centroid[i].y();
+        pr.b_eq[r0 + 3] = 0.0;
+      }
     } else {
       pr.A_eq.block<6, 6>(r0, nv + 6 * i).setIdentity();
       pr.b_eq.segment<6>(r0).setZero();

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <optional>
 
 namespace {
@@ -16,15 +17,17 @@ namespace {
 using oh::control::WbcTargets;
 using oh::control::WholeBodyController;
 
+/// A robot (the built-in one by default) standing at its nominal pose, with targets that hold it there.
 struct Standing {
-  oh::model::LoadedRobot robot = oh::model::load(oh::model::builtin_robot_path());
+  oh::model::LoadedRobot robot;
   oh::model::Profile profile = oh::model::profile_for(robot.model);
   WholeBodyController wbc{robot.model, profile, 0.002};
   Eigen::VectorXd q = profile.q_nominal, v = Eigen::VectorXd::Zero(robot.model.nv);
   WbcTargets t;
   double weight = 0.0;
 
-  Standing() {
+  explicit Standing(const std::filesystem::path& path = oh::model::builtin_robot_path())
+      : robot(oh::model::load(path)) {
     t.q_posture = q;
     for (int i = 0; i < 2; ++i) {
       t.foot[i] = wbc.sole_pose(q, i);
@@ -128,4 +131,41 @@ TEST(Wbc, SwingMomentumMapPredictsTheAngularMomentumOfASwing) {
   // Measured on the built-in robot: predicted (-18.1, -48.0, 5.4), actual (-12.1, -48.1, 5.8) [kg m^2/s^2].
   EXPECT_LT((predicted - actual).norm(), 0.2 * actual.norm())
       << "predicted " << predicted.transpose() << " actual " << actual.transpose();
+}
+
+TEST(Wbc, AnkleRollIsFoundFromTheLegJoints) {
+  // The built-in robot's ankles pitch and roll: its soles are held flat, with a full contact wrench.
+  Standing s;
+  EXPECT_TRUE(oh::control::WbcParams::has_ankle_roll(s.robot.model, s.profile, 0));
+  EXPECT_TRUE(oh::control::WbcParams::has_ankle_roll(s.robot.model, s.profile, 1));
+  EXPECT_FALSE(s.wbc.params().passive_sole_roll);
+}
+
+TEST(Wbc, FeetWithoutAnkleRollAreLineContactsWithoutRollMoment) {
+  // H1's legs end in a pitch-only ankle over a heel-to-toe capsule line: its soles roll freely, so the contact
+  // carries no roll moment about the line (m_x = c_y f_z, c_y the support centroid's offset), even when the CoM is
+  // asked to move sideways. G1's ankles roll: its soles stay full contacts.
+  const auto h1_dir = oh::model::shared_dir() / "robots" / "unitree_h1";
+  const auto g1_dir = oh::model::shared_dir() / "robots" / "unitree_g1";
+  if (!std::filesystem::exists(h1_dir) || !std::filesystem::exists(g1_dir))
+    GTEST_SKIP() << "../shared/robots/unitree_{h1,g1} not found; set OH_SHARED_DIR";
+  const auto g1 = oh::model::load(oh::model::resolve_robot(g1_dir.string()));
+  const auto g1_profile = oh::model::profile_for(g1.model);
+  EXPECT_TRUE(oh::control::WbcParams::has_ankle_roll(g1.model, g1_profile, 0));
+  EXPECT_TRUE(oh::control::WbcParams::has_ankle_roll(g1.model, g1_profile, 1));
+
+  Standing s(oh::model::resolve_robot(h1_dir.string()));
+  EXPECT_FALSE(oh::control::WbcParams::has_ankle_roll(s.robot.model, s.profile, 0));
+  EXPECT_FALSE(oh::control::WbcParams::has_ankle_roll(s.robot.model, s.profile, 1));
+  ASSERT_TRUE(s.wbc.params().passive_sole_roll);
+  s.t.com += Eigen::Vector3d(0.0, 0.03, 0.0);
+  const auto& o = s.wbc.update(s.q, s.v, s.t);
+  ASSERT_TRUE(o.ok) << o.status;
+  for (int i = 0; i < 2; ++i) {
+    const Eigen::Vector3d c = s.wbc.sole_pose(s.q, i).inverse() * s.wbc.support_center(s.q, i);
+    EXPECT_NEAR(o.wrench[i][3], c.y() * o.wrench[i][2], 1e-6 * s.weight) << "foot " << i;
+  }
+  // Pulled left, the CoM accelerates left: the centre of pressure moves right of it, onto the right foot.
+  EXPECT_GT(o.com_acc.y(), 0.0);
+  EXPECT_GT(o.wrench[1][2], o.wrench[0][2]);
 }
