@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <tuple>
 
 namespace {
 
@@ -97,20 +98,26 @@ TEST(WalkBuiltin, PushesWhileWalkingAreAbsorbedBySteppingSooner) {
 }
 
 // The row: walking at 0.5 m/s under a 0.6 m/s push in a random horizontal direction every 3 s for
-// 30 s (nine pushes), seeds 1 to 10: every seed survives every push.
-class WalkRandomPushes : public ::testing::TestWithParam<int> {};
+// 30 s (nine pushes), seeds 1 to 10: every seed survives every push. The built-in robot, and H1 (line-contact soles,
+// lateral balance by stepping alone: 27 of seeds 1-30 survive; none before its soles were line contacts).
+class WalkRandomPushes : public ::testing::TestWithParam<std::tuple<const char*, int>> {};
 
 TEST_P(WalkRandomPushes, AllNinePushesAreSurvived) {
-  oh::runtime::RunOptions o = walk_options("0.5,0,0", 30.0);
+  const auto [robot, seed] = GetParam();
+  if (std::string(robot) == "h1" && missing("unitree_h1")) GTEST_SKIP() << "../shared/robots/unitree_h1 not found";
+  oh::runtime::RunOptions o = walk_options("0.5,0,0", 30.0, robot);
   o.pushes = {"random:0.6:3"};
-  o.seed = static_cast<std::uint64_t>(GetParam());
+  o.seed = static_cast<std::uint64_t>(seed);
   const auto r = oh::runtime::run(o);
-  ASSERT_FALSE(r["fell"].get<bool>()) << "seed " << GetParam() << " fell at " << r["fell_at_s"];
+  ASSERT_FALSE(r["fell"].get<bool>()) << robot << " seed " << seed << " fell at " << r["fell_at_s"];
   ASSERT_EQ(r["pushes"].size(), 9u);
   for (const auto& p : r["pushes"]) EXPECT_TRUE(p["recovered"].get<bool>()) << p.dump();
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, WalkRandomPushes, ::testing::Range(1, 11));
+INSTANTIATE_TEST_SUITE_P(Seeds, WalkRandomPushes, ::testing::Combine(::testing::Values("builtin", "h1"), ::testing::Range(1, 11)),
+                         [](const ::testing::TestParamInfo<std::tuple<const char*, int>>& i) {
+                           return std::string(std::get<0>(i.param)) + "Seed" + std::to_string(std::get<1>(i.param));
+                         });
 
 TEST(WalkBuiltin, BadCommandsAreRejected) {
   EXPECT_THROW(walk("0.5,0", 1.0), std::invalid_argument);
