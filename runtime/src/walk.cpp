@@ -3,6 +3,7 @@
 #include "runtime/src/common.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -35,6 +36,20 @@ std::vector<Eigen::Vector2d> clip_half_plane(const std::vector<Eigen::Vector2d>&
     if ((da < 0 && dc > 0) || (da > 0 && dc < 0)) out.push_back(a + (c - a) * (da / (da - dc)));
   }
   return out;
+}
+
+/// Signed distance of p inside a convex polygon (counter-clockwise): the least distance to an edge's line,
+/// negative outside. -inf for fewer than 3 vertices.
+double inside_margin(const std::vector<Eigen::Vector2d>& poly, const Eigen::Vector2d& p) {
+  if (poly.size() < 3) return -std::numeric_limits<double>::infinity();
+  double m = std::numeric_limits<double>::infinity();
+  for (size_t k = 0; k < poly.size(); ++k) {
+    const Eigen::Vector2d& a = poly[k];
+    const Eigen::Vector2d& b = poly[(k + 1) % poly.size()];
+    const Eigen::Vector2d n = Eigen::Vector2d(b.y() - a.y(), a.x() - b.x()).normalized();  // outward
+    m = std::min(m, n.dot(a - p));
+  }
+  return m;
 }
 
 }  // namespace
@@ -450,7 +465,12 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
       const double side = prev_.side == control::kLeft ? 1.0 : -1.0;
       const bool together = std::abs(d.x()) < 0.03 && std::abs(side * d.y() - gait_.nominal_width) < 0.03 &&
                             std::abs(wrap(prev_.yaw - stance_.yaw)) < 0.05;
-      if (!moving_cmd && together && cd.head<2>().norm() < 0.15) {
+      // Stop when the CoM is slow, or when its capture point (DCM, c + c'/omega; Englsberger 2015) lies inside the
+      // feet's support hull by a margin: the double stance can then bring it to rest without another step. A
+      // narrow-footed robot's CoM still sways sideways at 0.2-0.3 m/s at the end of each double support, so the
+      // speed alone kept G1, H1 and TienKung stepping in place after a stop command.
+      const Eigen::Vector2d dcm = c.head<2>() + cd.head<2>() / gait_.omega();
+      if (!moving_cmd && together && (cd.head<2>().norm() < 0.15 || inside_margin(wbc_.support_hull(est.q), dcm) > 0.02)) {
         phase_ = Phase::kStand;
       } else {
         phase_ = Phase::kSingle;
