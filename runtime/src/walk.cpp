@@ -276,6 +276,7 @@ void WalkController::apply_overrides() {
       {"swing_freeze", &swing_freeze_},
       {"swing_momentum_bound", &swing_momentum_bound_},
       {"torque_share", &torque_share_},
+      {"stop_step_scale", &stop_step_scale_},
       {"passive_sole_roll", &passive_sole_roll}};
   const auto& gait_keys = control::GaitParams::override_keys();
   for (const auto& [key, value] : profile_.walking) {
@@ -388,6 +389,11 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
     last_fixed0 = in.step_fixed[0];
     return mpc_.solve(in);
   };
+  // Stopping (a zero command): the steps hold the planner's placements stop_step_scale times more firmly, so the
+  // feet come together instead of settling where the MPC found a little balance (H1 stepped in place 6 cm wide
+  // and 10 cm staggered after a stop; with the scale 10 it stands, feet within 1.3 cm of nominal).
+  const double w_step = mpc_.w_step, w_step_lateral = mpc_.w_step_lateral;
+  if (cmd.cwiseAbs().maxCoeff() <= 1e-3) mpc_.w_step *= stop_step_scale_, mpc_.w_step_lateral *= stop_step_scale_;
   const auto t_start = std::chrono::steady_clock::now();
   const double nominal = ph.duration;
   mpc_out_ = solve(nominal);
@@ -417,6 +423,7 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
     }
     if (best != nominal) (ph.single ? single_duration_ : double_duration_) = best;
   }
+  mpc_.w_step = w_step, mpc_.w_step_lateral = w_step_lateral;
   mpc_us_.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t_start).count());
   if (!mpc_out_.ok) ++mpc_failures_;
   zmp_ = mpc_out_.zmp;

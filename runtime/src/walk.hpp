@@ -75,6 +75,7 @@ class WalkController : public Controller {
   /// t_single.
   double timing_adaptation_ = 1.0, timing_min_single_ = 0.6;
   double swing_freeze_ = 0.7;  ///< fraction of the swing after which its landing target stays where it is
+  double stop_step_scale_ = 10.0;  ///< the MPC's step-tracking weights multiply by this under a zero command
   double reach_scale_ = 2.0;  ///< the MPC's step reach relative to the footstep planner's (max_step_x, max_step_y)
   /// The rate d swing_tau / dt that ends the swing `remaining` seconds from now.
   double swing_rate(double remaining) const;

@@ -99,6 +99,18 @@ TEST(WalkG1, ScheduleStandWalkTurnStopEndsStandingFeetTogether) {
   expect_schedule_ends_standing("g1");
 }
 
+TEST(WalkH1, ScheduleStandWalkTurnStopEndsStandingFeetTogether) {
+  // H1 stepped in place 6 cm wide and 10 cm staggered after the stop until the step-tracking weights rose under a
+  // zero command (walking.stop_step_scale).
+  if (missing("unitree_h1")) GTEST_SKIP() << "../shared/robots/unitree_h1 not found; set OH_SHARED_DIR";
+  expect_schedule_ends_standing("h1");
+}
+
+TEST(WalkTienKung, ScheduleStandWalkTurnStopEndsStandingFeetTogether) {
+  if (missing("tienkung2_lite")) GTEST_SKIP() << "../shared/robots/tienkung2_lite not found; set OH_SHARED_DIR";
+  expect_schedule_ends_standing("tienkung");
+}
+
 TEST(WalkBuiltin, PushesWhileWalkingAreAbsorbedBySteppingSooner) {
   // Lateral pushes of 0.3 m/s and forward and backward pushes of 0.6 m/s at 0.5 m/s walking. The MPC moves the
   // footsteps and shortens the step in progress (step timing adaptation); with the timing fixed
