@@ -277,6 +277,10 @@ void WalkController::apply_overrides() {
       {"swing_momentum_bound", &swing_momentum_bound_},
       {"torque_share", &torque_share_},
       {"stop_step_scale", &stop_step_scale_},
+      {"recovery_time", &recovery_time_},
+      {"recovery_cop_scale", &recovery_cop_scale_},
+      {"recovery_swing_freeze", &recovery_swing_freeze_},
+      {"recovery_min_single", &recovery_min_single_},
       {"passive_sole_roll", &passive_sole_roll}};
   const auto& gait_keys = control::GaitParams::override_keys();
   for (const auto& [key, value] : profile_.walking) {
@@ -364,7 +368,9 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
   ph.blend0 = stand_blend_;
   ph.stance = stance_;
   ph.prev = prev_;
-  const bool late = ph.single && swing_tau_ > swing_freeze_ * swing_.duration;
+  const bool recovering = now < recover_until_;
+  const double freeze = recovering ? std::max(swing_freeze_, recovery_swing_freeze_) : swing_freeze_;
+  const bool late = ph.single && swing_tau_ > freeze * swing_.duration;
   if (late) ph.frozen = &swing_.land;
   // The plan uses this command's double-support time (the step period sets the stride).
   control::GaitParams gait = gait_;
@@ -405,10 +411,18 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
   // the centre of pressure can correct within the foot): a pushed robot's DCM runs off and an earlier step
   // catches it, while steady walking keeps its nominal timing (savings there stay below a third of that).
   const double min_saving = mpc_.w_dcm * gait_.zmp_half_length * gait_.zmp_half_length;
+  // Recovery: a plan that costs more than the saving threshold means the DCM ran off (a push). For the next
+  // recovery_time the WBC keeps the centre of pressure further inside the soles (at G1's default 0.9 of its
+  // 6 cm wide, four-sphere soles the stance foot rocked on its edges, with contact forces chattering between 0
+  // and 1 kN), the landing point adapts until later in the swing and a step may be quicker. G1 under
+  // random:0.6:3: 15 of seeds 1-30 survive (0 before); single 0.6 m/s pushes, 8 directions x 8 instants: 60 of 64
+  // (38). The same settings all the time cost G1 its forward speed (8.40 m in 20 s at 0.5 m/s).
+  if (mpc_out_.ok && mpc_out_.cost > min_saving) recover_until_ = now + recovery_time_;
+  const double min_single = now < recover_until_ ? std::min(timing_min_single_, recovery_min_single_) : timing_min_single_;
   if (timing_adaptation_ > 0 && !starting && mpc_out_.ok && mpc_out_.cost > min_saving) {
     const double rem = std::max(nominal - phase_t_, 0.0);
     const double rem_min =
-        ph.single ? std::max(timing_min_single_ * gait_.t_single - phase_t_, ph.min_remaining) : 0.01;
+        ph.single ? std::max(min_single * gait_.t_single - phase_t_, ph.min_remaining) : 0.01;
     double best_cost = std::min(0.9 * mpc_out_.cost, mpc_out_.cost - min_saving), best = nominal, tried = rem;
     for (const double f : {0.7, 0.4, 0.0}) {
       const double r = std::max(f * rem, rem_min);
@@ -604,7 +618,10 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
   targets_.pelvis = Eigen::Quaterniond(Rh * pelvis_rel_);
 
   if (use_zmp_reference_) targets_.zmp = zmp_;
+  const double cop_scale = wbc_.params().cop_scale;
+  if (t < recover_until_) wbc_.params().cop_scale = std::min(cop_scale, recovery_cop_scale_);
   const control::WbcOutput& o = wbc_.update(est.q, est.v, targets_);
+  wbc_.params().cop_scale = cop_scale;
   if (!o.ok) ++qp_failures_;
   if (trace_ && (std::getenv("OH_WALK_TRACE_ALL") || std::fmod(t + 1e-9, 0.02) < dt_)) {
     const Eigen::Isometry3d sw = wbc_.sole_pose(est.q, phase_ == Phase::kSingle ? swing_.lift.side : prev_.side);

@@ -75,6 +75,13 @@ class WalkController : public Controller {
   /// t_single.
   double timing_adaptation_ = 1.0, timing_min_single_ = 0.6;
   double swing_freeze_ = 0.7;  ///< fraction of the swing after which its landing target stays where it is
+  /// Recovery mode: for recovery_time after an MPC plan that costs more than the timing search's saving threshold
+  /// (the DCM ran off, e.g. after a push), the WBC's cop_scale is at most recovery_cop_scale, the landing point
+  /// adapts until recovery_swing_freeze of the swing and single support may shorten to recovery_min_single of
+  /// t_single.
+  double recover_until_ = -1.0;  ///< time until which the controller is in recovery mode [s]
+  double recovery_time_ = 2.0;   ///< [s]
+  double recovery_cop_scale_ = 0.6, recovery_swing_freeze_ = 1.0, recovery_min_single_ = 0.45;
   double stop_step_scale_ = 10.0;  ///< the MPC's step-tracking weights multiply by this under a zero command
   double reach_scale_ = 2.0;  ///< the MPC's step reach relative to the footstep planner's (max_step_x, max_step_y)
   /// The rate d swing_tau / dt that ends the swing `remaining` seconds from now.
