@@ -315,6 +315,7 @@ void WalkController::reset(const RobotState& state, const Estimate& est) {
   cmd_bias_.setZero();
   phase_ = Phase::kStand;
   phase_t_ = 0.0;
+  recover_until_ = -1.0;
   stance_ = measured_step(est.q, control::kLeft);
   prev_ = measured_step(est.q, control::kRight);
   const Eigen::Vector3d c = wbc_.com(est.q);
