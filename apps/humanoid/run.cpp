@@ -3,11 +3,13 @@
 #include "model/model.hpp"
 #include "runtime/runner.hpp"
 
+#include <cmath>
 #include <fmt/format.h>
 
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <numbers>
 
 namespace oh::app {
 
@@ -58,9 +60,13 @@ void add_run(CLI::App& app) {
                                r["fell"].get<bool>() ? "FELL" : "no fall", r["max_tilt_rad"].get<double>(),
                                r["com_xy_error_rms_m"].get<double>(), r["controller_tick_us"]["p50"].get<double>(),
                                r["real_time_factor"].get<double>());
-      for (const auto& p : r["pushes"])
-        std::cout << fmt::format("  push t={:.2f} s |{:.2f}| {}\n", p["t"].get<double>(), p["magnitude"].get<double>(),
+      for (const auto& p : r["pushes"]) {
+        const auto& v = p.contains("dv_mps") ? p["dv_mps"] : p["force_n"];
+        std::cout << fmt::format("  push t={:.2f} s |{:.2f}| toward {:.0f} deg: {}\n", p["t"].get<double>(),
+                                 p["magnitude"].get<double>(),
+                                 std::atan2(v[1].get<double>(), v[0].get<double>()) * 180.0 / std::numbers::pi,
                                  p["recovered"].get<bool>() ? "recovered" : "NOT recovered");
+      }
       if (r.contains("distance_m"))
         std::cout << fmt::format("  walked {:.2f} m in {} steps, mean velocity [{:.3f} {:.3f} {:.3f}], rmse [{:.3f} {:.3f} {:.3f}]\n",
                                  r["distance_m"].get<double>(), (r["steps_taken"].is_number() ? r["steps_taken"].get<int>() : -1), r["mean_base_velocity"][0].get<double>(),

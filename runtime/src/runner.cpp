@@ -71,6 +71,8 @@ nlohmann::json run(const RunOptions& opt) {
 
   struct PushRecord {
     double t, magnitude;
+    Eigen::Vector3d value;  // world: velocity change [m/s] or force [N]
+    bool force;
   };
   std::vector<PushRecord> push_records;
   for (const auto& text : opt.pushes) {
@@ -86,7 +88,7 @@ nlohmann::json run(const RunOptions& opt) {
       sim.add_random_pushes(p.random_dv, p.random_period, p.random_period, opt.duration);
     }
   }
-  for (const auto& d : sim.disturbances()) push_records.push_back({d.t, d.value.norm()});
+  for (const auto& d : sim.disturbances()) push_records.push_back({d.t, d.value.norm(), d.value, d.kind == sim::Disturbance::Kind::kForce});
 
   std::unique_ptr<Controller> controller_ptr;
   WalkController* walker = nullptr;
@@ -205,7 +207,10 @@ nlohmann::json run(const RunOptions& opt) {
     // Standing: the base came back to rest. Walking: no fall within 3 s of the push.
     const bool recovered = walk ? reached && (!fell || fell_at > push_records[i].t + 3.0)
                                 : reached && settle_time[i] >= 0 && (!fell || fell_at > settle_time[i]);
-    pushes.push_back({{"t", push_records[i].t}, {"magnitude", push_records[i].magnitude}, {"recovered", recovered},
+    pushes.push_back({{"t", push_records[i].t}, {"magnitude", push_records[i].magnitude},
+                      {push_records[i].force ? "force_n" : "dv_mps",
+                       {push_records[i].value.x(), push_records[i].value.y(), push_records[i].value.z()}},
+                      {"recovered", recovered},
                       {"settle_s", settle_time[i] >= 0 ? settle_time[i] - push_records[i].t : -1.0}});
   }
   r["controller_tick_us"] = {{"p50", percentile(tick_us, 0.5)}, {"p99", percentile(tick_us, 0.99)}};

@@ -59,8 +59,12 @@ TEST_P(Stand, RejectsEightPushesWithoutStepping) {
   const auto r = run("stand", 18.0, pushes);
   EXPECT_FALSE(r["fell"].get<bool>()) << r.dump(2);
   ASSERT_EQ(r["pushes"].size(), 8u);
-  for (const auto& p : r["pushes"]) {
+  for (size_t k = 0; k < 8; ++k) {
+    const auto& p = r["pushes"][k];
     EXPECT_NEAR(p["magnitude"].get<double>(), 0.2, 1e-6);
+    // The velocity change as given, world frame.
+    EXPECT_NEAR(p["dv_mps"][0].get<double>(), 0.2 * std::cos(k * std::numbers::pi / 4.0), 1e-5);
+    EXPECT_NEAR(p["dv_mps"][1].get<double>(), 0.2 * std::sin(k * std::numbers::pi / 4.0), 1e-5);
     EXPECT_TRUE(p["recovered"].get<bool>()) << "push at t=" << p["t"];
   }
   EXPECT_LT(r["task_metrics"]["max_sole_displacement_m"].get<double>(), 0.02) << "the feet moved: it stepped or slid";
