@@ -102,6 +102,7 @@ class Simulation {
   const std::vector<Disturbance>& disturbances() const { return disturbances_; }
 
   /// True once MuJoCo has reset the state because of a non-finite qpos, qvel or qacc (a diverged simulation).
+  /// The reset keeps time() running: it does not go back to 0.
   bool diverged() const { return diverged_; }
   /// MuJoCo warnings raised so far, one line each ("t=1.234 s: contact buffer full (nconmax) x3").
   const std::vector<std::string>& warnings() const { return warnings_; }

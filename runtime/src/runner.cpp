@@ -136,6 +136,7 @@ nlohmann::json run(const RunOptions& opt) {
   const auto wall0 = Clock::now();
   // The state and ground truth read after each step serve both that step's scoring and the next tick.
   sim::GroundTruth truth = g0;
+  sim::GroundTruth last_sound = g0;  // the last state before a diverged step (MuJoCo then resets the state)
   while (sim.time() < opt.duration - 1e-9) {
     const auto t0 = Clock::now();
     const Estimate& kf = estimator.update(state, hw.control_dt());
@@ -148,6 +149,7 @@ nlohmann::json run(const RunOptions& opt) {
     hw.advance();
 
     state = hw.read();
+    if (!sim.diverged()) last_sound = truth;
     truth = sim.ground_truth();
     const sim::GroundTruth& g = truth;
     const double tilt = tilt_of(g.base_quat);
@@ -222,7 +224,7 @@ nlohmann::json run(const RunOptions& opt) {
   r["task_metrics"] = controller.metrics();
   r["terrain"] = opt.terrain;
   if (walk) {
-    const sim::GroundTruth gend = sim.ground_truth();
+    const sim::GroundTruth gend = sim.diverged() ? last_sound : sim.ground_truth();
     const double distance = (gend.base_pos - g0.base_pos).head<2>().norm();
     auto vec = [](const Eigen::Vector3d& v) { return nlohmann::json::array({v.x(), v.y(), v.z()}); };
     r["mean_base_velocity"] = vec(vel_samples ? Eigen::Vector3d(vel_mean_sum / vel_samples) : Eigen::Vector3d::Zero());

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <mujoco/mujoco.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -88,4 +89,24 @@ TEST(Run, SameSeedSameRun) {
   o.seed = 43;
   const auto c = oh::runtime::run(o);
   EXPECT_NE(a["pushes"].dump(), c["pushes"].dump());
+}
+
+TEST(Simulation, ADivergedStepKeepsTheClockRunning) {
+  // A force far beyond anything physical makes qacc huge: MuJoCo resets the state (and its own clock). The
+  // simulation's time goes on, and the warning carries the time it happened at, not 0.
+  oh::sim::Simulation sim(oh::model::load(oh::model::resolve_robot("builtin")));
+  oh::sim::Disturbance d;
+  d.kind = oh::sim::Disturbance::Kind::kForce;
+  d.t = 0.05;
+  d.duration = 0.01;
+  d.value = Eigen::Vector3d(1e200, 0, 0);
+  sim.add_disturbance(d);
+  const int steps = static_cast<int>(std::lround(0.1 / sim.timestep()));
+  for (int k = 0; k < steps; ++k) sim.step();
+  EXPECT_TRUE(sim.diverged());
+  EXPECT_NEAR(sim.time(), steps * sim.timestep(), 1e-9);
+  ASSERT_FALSE(sim.warnings().empty());
+  const std::string& w = sim.warnings().front();
+  const double t_warn = std::stod(w.substr(2));  // "t=<s> s: ..."
+  EXPECT_NEAR(t_warn, 0.05, 2 * sim.timestep()) << w;
 }

@@ -82,7 +82,11 @@ void Simulation::set_ctrl(const Eigen::VectorXd& ctrl) {
 
 void Simulation::step() {
   apply_disturbances();
+  const double t = d_->time;
   mj_step(m_.get(), d_);
+  // A diverged step (non-finite qpos, qvel or qacc) makes MuJoCo reset the state, time included; the clock
+  // goes on, so the warning, the divergence and a caller's fall are reported when they happened.
+  if (d_->time < t) d_->time = t + m_->opt.timestep;
   collect_warnings();
 }
 
