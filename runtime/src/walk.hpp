@@ -80,7 +80,7 @@ class WalkController : public Controller {
   /// adapts until recovery_swing_freeze of the swing and single support may shorten to recovery_min_single of
   /// t_single.
   double recover_until_ = -1.0;  ///< time until which the controller is in recovery mode [s]
-  double recovery_time_ = 2.0;   ///< [s]
+  double recovery_time_ = 3.5;   ///< [s]
   double recovery_cop_scale_ = 0.6, recovery_swing_freeze_ = 1.0, recovery_min_single_ = 0.45;
   double stop_step_scale_ = 10.0;  ///< the MPC's step-tracking weights multiply by this under a zero command
   double reach_scale_ = 2.0;  ///< the MPC's step reach relative to the footstep planner's (max_step_x, max_step_y)
