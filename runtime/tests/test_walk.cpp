@@ -146,6 +146,24 @@ INSTANTIATE_TEST_SUITE_P(Seeds, WalkRandomPushes, ::testing::Combine(::testing::
                            return std::string(std::get<0>(i.param)) + "Seed" + std::to_string(std::get<1>(i.param));
                          });
 
+// G1 does not meet that row yet: with its 6 cm wide soles sideways pushes need quick recovery steps that land
+// short. A regression bound on the count rather than the row: 7 of seeds 1-10 survive (28 of 1-40), 5 with the 2 s
+// recovery mode, none without it.
+TEST(WalkG1, SurvivesMostRandomPushSeeds) {
+  if (missing("unitree_g1")) GTEST_SKIP() << "../shared/robots/unitree_g1 not found; set OH_SHARED_DIR";
+  int survived = 0;
+  std::string fell;
+  for (int seed = 1; seed <= 10; ++seed) {
+    oh::runtime::RunOptions o = walk_options("0.5,0,0", 30.0, "g1");
+    o.pushes = {"random:0.6:3"};
+    o.seed = static_cast<std::uint64_t>(seed);
+    const auto r = oh::runtime::run(o);
+    if (r["fell"].get<bool>()) fell += " " + std::to_string(seed);
+    else ++survived;
+  }
+  EXPECT_GE(survived, 6) << "fallen seeds:" << fell;
+}
+
 TEST(WalkBuiltin, BadCommandsAreRejected) {
   EXPECT_THROW(walk("0.5,0", 1.0), std::invalid_argument);
   EXPECT_THROW(walk("nan,0,0", 1.0), std::invalid_argument);
