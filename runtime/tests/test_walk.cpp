@@ -308,9 +308,8 @@ INSTANTIATE_TEST_SUITE_P(
         // G1: the slope completes at 0.15 and 0.2 m/s since the stance height is measured every tick (it fell at
         // any speed before); 0.25 m/s falls on the ramp.
         TerrainWalk{"G1Slope10", "g1", "unitree_g1", "0.2,0,0", 35.0, "slope:10", 0.25},
-        // G1 over the 4 cm step: completes at 0.2, 0.3 and 0.35 m/s since the recovery mode (base tilt 0.13-0.19
-        // rad). Not yet at every speed: at 0.15 m/s its short steps put the toe on the riser and it stalls at the
-        // edge; at 0.25 m/s it falls 0.3 m after stepping down.
+        // G1 over the 4 cm step: completes at 0.2-0.35 m/s since the recovery mode (base tilt 0.13-0.33 rad). Not
+        // yet at 0.15 m/s: its short steps put the toe on the riser and it stalls at the edge.
         TerrainWalk{"G1Step4cm", "g1", "unitree_g1", "0.3,0,0", 15.0, "steps:0.04", 0.25},
         // H1: with its soles held flat it fell on the down ramp (pelvis roll building to -0.43 rad, the hip roll
         // limit); as line contacts (WbcParams::passive_sole_roll) the slope completes at 0.2, 0.25 and 0.35 m/s with
