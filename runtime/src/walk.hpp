@@ -78,10 +78,15 @@ class WalkController : public Controller {
   /// Recovery mode: for recovery_time after an MPC plan that costs more than the timing search's saving threshold
   /// (the DCM ran off, e.g. after a push), the WBC's cop_scale is at most recovery_cop_scale, the landing point
   /// adapts until recovery_swing_freeze of the swing and single support may shorten to recovery_min_single of
-  /// t_single.
+  /// t_single; once past the first two steps, swings on level ground lift the foot recovery_step_height of the
+  /// step height.
   double recover_until_ = -1.0;  ///< time until which the controller is in recovery mode [s]
   double recovery_time_ = 3.5;   ///< [s]
   double recovery_cop_scale_ = 0.6, recovery_swing_freeze_ = 1.0, recovery_min_single_ = 0.45;
+  double recovery_step_height_ = 0.3;  ///< swing apex after a push, a fraction of the gait's step height
+  double low_swing_until_ = -1.0;  ///< time until which swings are low (recovery after the first two steps) [s]
+  double uneven_until_ = -1.0;  ///< time until which the ground counts as uneven (a foot landed off level) [s]
+  double swing_apex_ = 0.0;  ///< apex of the swings planned this tick [m]
   double stop_step_scale_ = 10.0;  ///< the MPC's step-tracking weights multiply by this under a zero command
   double reach_scale_ = 2.0;  ///< the MPC's step reach relative to the footstep planner's (max_step_x, max_step_y)
   /// The rate d swing_tau / dt that ends the swing `remaining` seconds from now.
@@ -122,7 +127,7 @@ class WalkController : public Controller {
   std::array<Eigen::Matrix3d, 2> swing_K_{Eigen::Matrix3d::Zero(), Eigen::Matrix3d::Zero()};
   Eigen::Vector2d trace_offset_ = Eigen::Vector2d::Zero();  ///< the swing's offset now (trace only)
   Eigen::Vector2d cop_offset0_ = Eigen::Vector2d::Zero();  ///< the swing's offset over the MPC's first sample
-  /// A swing from `lift` (its own height) to `land` at height z_land [m] over `duration` [s] with the gait's apex.
+  /// A swing from `lift` (its own height) to `land` at height z_land [m] over `duration` [s] with apex swing_apex_.
   control::SwingTrajectory planned_swing(const control::Footstep& lift, const control::Footstep& land, double z_land,
                                          double duration) const;
   /// The centre-of-pressure shift (world xy) [m] of a centroidal angular momentum rate dL [N m], scaled by
