@@ -72,6 +72,8 @@ struct RunOptions {
   std::string policy;          ///< learned policy (spec YAML, deploy YAML or policy directory) in place of the WBC; task walk
   std::string cmd_schedule;    ///< walk: schedule file (see load_command_schedule)
   std::string terrain = "flat";///< flat, slope:<deg>, steps:<height_m> (see sim/terrain.hpp)
+  /// walk: give the controller the terrain's surface normals (WalkController::set_terrain_normal); else blind
+  bool terrain_known = false;
   double duration = 10.0;      ///< [s]
   std::vector<std::string> pushes;
   std::uint64_t seed = 0;

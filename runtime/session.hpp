@@ -27,6 +27,7 @@ struct SessionOptions {
   std::string robot;            ///< name or path, see model::resolve_robot
   std::string profile;          ///< optional profile YAML
   std::string terrain = "flat"; ///< see sim/terrain.hpp
+  bool terrain_known = false;   ///< give the walking controller the terrain's surface normals (else blind)
   CommandSchedule schedule;     ///< velocity command until a client sends one (empty: stand)
   std::uint64_t seed = 0;
   double control_rate = 500.0;  ///< [Hz]

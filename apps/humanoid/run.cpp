@@ -26,6 +26,8 @@ void add_run(CLI::App& app) {
                   "(the robot defaults to DIR/model/scene.xml; command default: the spec's)");
   cmd->add_option("--cmd-schedule", opts->cmd_schedule, "Walk: command schedule, CSV t,vx,vy,wz or YAML [{t, cmd}]");
   cmd->add_option("--terrain", opts->terrain, "Terrain: flat, slope:<deg> or steps:<height_m>")->capture_default_str();
+  cmd->add_flag("--terrain-known", opts->terrain_known,
+                "Walk: give the controller the terrain's surface normals (swing soles land parallel to the ground); default blind");
   cmd->add_option("--duration", opts->duration, "Simulated duration [s]")->capture_default_str();
   cmd->add_option("--push", opts->pushes,
                   "Disturbance: t=<s>,dv=<vx>,<vy> | t=<s>,f=<fx>,<fy>,<fz>,dt=<s>[,body=<name>] | random:<dv>:<period>")

@@ -37,6 +37,7 @@ int serve_run(const runtime::RunOptions& run, const ServeOptions& serve) {
   so.robot = run.robot;
   so.profile = run.profile;
   so.terrain = run.terrain;
+  so.terrain_known = run.terrain_known;
   so.seed = run.seed;
   so.control_rate = run.control_rate;
   so.ground_truth = run.ground_truth;

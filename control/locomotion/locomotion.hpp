@@ -22,6 +22,7 @@
 #include "model/profile.hpp"
 
 #include <Eigen/Core>
+#include <Eigen/Geometry>
 
 #include <array>
 #include <string>
@@ -200,6 +201,12 @@ struct SwingTrajectory {
   Footstep land;      ///< where it should touch down
   double z_lift = 0, z_land = 0, apex = 0.07;
   double duration = 0.4;
+  /// Upward unit normals of the ground at lift-off and at touchdown (world): the sole turns from lying on the
+  /// first to lying on the second. Vertical unless the terrain is known.
+  Eigen::Vector3d lift_normal = Eigen::Vector3d::UnitZ(), land_normal = Eigen::Vector3d::UnitZ();
+  /// The sole's orientation (world <- sole) at time t: yaw about the vertical, then tilted so its z axis lies
+  /// along the normal interpolated (slerp, minimum-jerk in time) from lift_normal to land_normal.
+  Eigen::Matrix3d orientation(double t, double yaw) const;
   /// Sole pose and twist at time t since lift-off (clamped to [0, duration]): position world [m], yaw [rad],
   /// linear velocity [m/s], yaw rate [rad/s].
   void sample(double t, Eigen::Vector3d& pos, double& yaw, Eigen::Vector3d& vel, double& yaw_rate) const;

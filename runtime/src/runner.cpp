@@ -97,6 +97,7 @@ nlohmann::json run(const RunOptions& opt) {
   } else if (walk) {
     auto w = std::make_unique<WalkController>(robot.model, profile, hw.control_dt(), command_at);
     walker = w.get();
+    if (opt.terrain_known) w->set_terrain_normal([terrain](const Eigen::Vector2d& p) { return sim::terrain_normal(terrain, p); });
     controller_ptr = std::move(w);
   } else {
     controller_ptr = std::make_unique<WbcController>(robot.model, profile, hw.joint_names(), hw.control_dt(), opt.task);
@@ -223,6 +224,7 @@ nlohmann::json run(const RunOptions& opt) {
                           {"controller_input", opt.ground_truth ? "ground_truth" : "estimate"}};
   r["task_metrics"] = controller.metrics();
   r["terrain"] = opt.terrain;
+  r["terrain_known"] = opt.terrain_known;
   if (walk) {
     const sim::GroundTruth gend = sim.diverged() ? last_sound : sim.ground_truth();
     const double distance = (gend.base_pos - g0.base_pos).head<2>().norm();

@@ -124,6 +124,8 @@ struct Session::Impl {
     estimator = std::make_unique<StateEstimator>(m, scene.profile);
     controller = std::make_unique<WalkController>(m, scene.profile, hw->control_dt(),
                                                   [this](double t) { return applied = command_at(t); });
+    if (opt.terrain_known)
+      controller->set_terrain_normal([t = terrain](const Eigen::Vector2d& p) { return sim::terrain_normal(t, p); });
     cmd.assign(hw->joint_names().size(), MotorCommand{});
     const sim::GroundTruth g0 = sim->ground_truth();
     h0 = g0.base_pos.z();

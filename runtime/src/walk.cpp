@@ -151,6 +151,10 @@ control::SwingTrajectory WalkController::planned_swing(const control::Footstep& 
   tr.z_land = z_land;
   tr.apex = swing_apex_;
   tr.duration = duration;
+  if (terrain_normal_) {
+    tr.lift_normal = terrain_normal_(lift.pos);
+    tr.land_normal = terrain_normal_(land.pos);
+  }
   return tr;
 }
 
@@ -451,7 +455,10 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
   zmp_ = mpc_out_.zmp;
   if (phase_ == Phase::kSingle) {
     target_ = mpc_out_.steps[1];
-    if (!fixed0) swing_.land = target_;
+    if (!fixed0) {
+      swing_.land = target_;
+      if (terrain_normal_) swing_.land_normal = terrain_normal_(target_.pos);
+    }
   } else {
     target_ = mpc_out_.steps[2];
   }
@@ -543,6 +550,11 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
       const bool level = std::abs(wbc_.sole_pose(est.q, sw).translation().z() - stance_.z) < 0.01;
       double_duration_ = double_support(cmd) + (level ? std::max(0.0, single_duration_ - phase_t_) : 0.0);
       if (!level) uneven_until_ = t + recovery_time_;
+      if (terrain_normal_) {
+        const Eigen::Isometry3d X = wbc_.sole_pose(est.q, sw);
+        const Eigen::Vector3d n = terrain_normal_(X.translation().head<2>());
+        touchdown_tilt_error_.push_back(std::acos(std::clamp(X.linear().col(2).dot(n), -1.0, 1.0)));
+      }
       prev_ = stance_;
       stance_ = measured_step(est.q, sw);
       stand_blend_ = 0.0;
@@ -618,7 +630,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
       yaw_rate *= rate;
       if (phase_t_ > single_duration_) p.z() -= 0.2 * (phase_t_ - single_duration_);  // late touchdown: reach down
       Eigen::Isometry3d X = Eigen::Isometry3d::Identity();
-      X.linear() = Eigen::AngleAxisd(yaw, Eigen::Vector3d::UnitZ()).toRotationMatrix();
+      X.linear() = swing_.orientation(swing_tau_, yaw);
       X.translation() = p;
       targets_.foot[sw] = X;
       targets_.foot_vel[sw] << v, 0.0, 0.0, yaw_rate;
@@ -667,7 +679,7 @@ std::pair<double, double> WalkController::mpc_solve_us() const {
 
 nlohmann::json WalkController::metrics() const {
   const char* phase = phase_ == Phase::kStand ? "stand" : phase_ == Phase::kDouble ? "double_support" : "single_support";
-  return {{"steps_taken", steps_taken_},
+  nlohmann::json m = {{"steps_taken", steps_taken_},
           {"final_phase", phase},
           {"final_feet_offset_m", {feet_offset_.x(), feet_offset_.y()}},
           {"mpc_failures", mpc_failures_},
@@ -684,6 +696,12 @@ nlohmann::json WalkController::metrics() const {
                                    {"half_length", gait_.zmp_half_length},
                                    {"half_width", gait_.zmp_half_width}}},
                     {"max_command", {gait_.max_vx, gait_.max_vy, gait_.max_wz}}}}};
+  if (terrain_normal_ && !touchdown_tilt_error_.empty()) {
+    double sum = 0.0, max = 0.0;
+    for (double e : touchdown_tilt_error_) sum += e, max = std::max(max, e);
+    m["touchdown_tilt_error_rad"] = {{"mean", sum / static_cast<double>(touchdown_tilt_error_.size())}, {"max", max}};
+  }
+  return m;
 }
 
 }  // namespace oh::runtime

@@ -31,6 +31,10 @@ class WalkController : public Controller {
   int steps_taken() const { return steps_taken_; }
   /// Median and 99th percentile of the MPC solve time [us].
   std::pair<double, double> mpc_solve_us() const;
+  /// Gives the controller the ground's upward unit normal at a world point (xy) [m] (a known terrain, e.g. from a
+  /// map): swing soles then land parallel to the ground there. Unset (the default): blind, soles land level.
+  using NormalFn = std::function<Eigen::Vector3d(const Eigen::Vector2d&)>;
+  void set_terrain_normal(NormalFn normal) { terrain_normal_ = std::move(normal); }
 
  private:
   enum class Phase { kStand, kDouble, kSingle };
@@ -87,6 +91,9 @@ class WalkController : public Controller {
   double low_swing_until_ = -1.0;  ///< time until which swings are low (recovery after the first two steps) [s]
   double uneven_until_ = -1.0;  ///< time until which the ground counts as uneven (a foot landed off level) [s]
   double swing_apex_ = 0.0;  ///< apex of the swings planned this tick [m]
+  NormalFn terrain_normal_;  ///< known terrain, or empty (blind)
+  /// Known terrain: at each touchdown, the angle between the landing sole's normal and the ground's [rad].
+  std::vector<double> touchdown_tilt_error_;
   double stop_step_scale_ = 10.0;  ///< the MPC's step-tracking weights multiply by this under a zero command
   double reach_scale_ = 2.0;  ///< the MPC's step reach relative to the footstep planner's (max_step_x, max_step_y)
   /// The rate d swing_tau / dt that ends the swing `remaining` seconds from now.

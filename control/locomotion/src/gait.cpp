@@ -259,4 +259,14 @@ void SwingTrajectory::sample(double t, Eigen::Vector3d& pos, double& yaw, Eigen:
   yaw_rate = dyaw * dmj;
 }
 
+Eigen::Matrix3d SwingTrajectory::orientation(double t, double yaw) const {
+  const double T = std::max(duration, 1e-3);
+  const double s = std::clamp(t / T, 0.0, 1.0);
+  const double mj = s * s * s * (10.0 - 15.0 * s + 6.0 * s * s);
+  const Eigen::Vector3d z = Eigen::Vector3d::UnitZ();
+  const Eigen::Quaterniond q0 = Eigen::Quaterniond::FromTwoVectors(z, lift_normal.normalized());
+  const Eigen::Quaterniond q1 = Eigen::Quaterniond::FromTwoVectors(z, land_normal.normalized());
+  return q0.slerp(mj, q1).toRotationMatrix() * Eigen::AngleAxisd(yaw, z).toRotationMatrix();
+}
+
 }  // namespace oh::control

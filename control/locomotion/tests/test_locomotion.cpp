@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <numbers>
 
 using namespace oh::control;
 
@@ -70,6 +71,26 @@ TEST(FootstepPlanner, TurnStaysWithinYawLimitAndCommandIsClamped) {
   }
   EXPECT_DOUBLE_EQ(planner.clamp_command({NAN, 10, -10}).x(), 0.0);
   EXPECT_DOUBLE_EQ(planner.clamp_command({NAN, 10, -10}).y(), p.max_vy);
+}
+
+TEST(SwingTrajectory, SoleTurnsFromTheLiftNormalToTheLandingNormal) {
+  SwingTrajectory s;
+  s.duration = 0.4;
+  const double a = 10.0 * std::numbers::pi / 180.0;  // onto a 10 degree ramp rising along x
+  s.land_normal = Eigen::Vector3d(-std::sin(a), 0, std::cos(a));
+  const double yaw = 0.3;
+  // At lift-off: level, turned by the yaw alone.
+  const Eigen::Matrix3d R0 = s.orientation(0.0, yaw);
+  EXPECT_NEAR((R0 - Eigen::AngleAxisd(yaw, Eigen::Vector3d::UnitZ()).toRotationMatrix()).norm(), 0, 1e-12);
+  // At touchdown: the sole's z axis along the ground normal, its x axis in the ramp's plane, and its heading
+  // (x axis projected on the horizontal) still the yaw: tilting about the ramp's own axis (y) keeps it.
+  const Eigen::Matrix3d R1 = s.orientation(0.4, yaw);
+  EXPECT_NEAR((R1.col(2) - s.land_normal).norm(), 0, 1e-12);
+  EXPECT_NEAR(R1.col(0).dot(s.land_normal), 0, 1e-12);
+  EXPECT_NEAR(std::atan2(R1(1, 0), R1(0, 0)), yaw, 0.01);
+  EXPECT_NEAR((R1.transpose() * R1 - Eigen::Matrix3d::Identity()).norm(), 0, 1e-12);
+  // Halfway (minimum-jerk s = 0.5): half the tilt.
+  EXPECT_NEAR(std::acos(s.orientation(0.2, yaw).col(2).z()), 0.5 * a, 1e-9);
 }
 
 TEST(SwingTrajectory, StartsAndEndsAtRestWithApexInTheMiddle) {
