@@ -75,6 +75,15 @@ void add_run(CLI::App& app) {
                                  r["mean_base_velocity"][1].get<double>(), r["mean_base_velocity"][2].get<double>(),
                                  r["velocity_rmse"][0].get<double>(), r["velocity_rmse"][1].get<double>(),
                                  r["velocity_rmse"][2].get<double>());
+      if (r.contains("terrain_completed"))
+        std::cout << fmt::format("  terrain {}: {}\n", r["terrain"].get<std::string>(),
+                                 r["terrain_completed"].get<bool>() ? "completed" : "NOT completed");
+      if (r["task_metrics"].contains("touchdown_tilt_error_rad")) {
+        const auto& e = r["task_metrics"]["touchdown_tilt_error_rad"];
+        std::cout << fmt::format("  soles landed {:.1f} deg off the ground on average (max {:.1f} deg)\n",
+                                 e["mean"].get<double>() * 180.0 / std::numbers::pi,
+                                 e["max"].get<double>() * 180.0 / std::numbers::pi);
+      }
       for (const auto& w : r["sim_warnings"]) std::cout << "  warning: " << w.get<std::string>() << "\n";
       return r["fell"].get<bool>() ? 1 : 0;
     });
