@@ -137,7 +137,7 @@ nlohmann::json run(const RunOptions& opt) {
   const auto wall0 = Clock::now();
   // The state and ground truth read after each step serve both that step's scoring and the next tick.
   sim::GroundTruth truth = g0;
-  sim::GroundTruth last_sound = g0;  // the last state before a diverged step (MuJoCo then resets the state)
+  Eigen::Vector3d last_sound_pos = g0.base_pos;  // the base before a diverged step (MuJoCo then resets the state)
   while (sim.time() < opt.duration - 1e-9) {
     const auto t0 = Clock::now();
     const Estimate& kf = estimator.update(state, hw.control_dt());
@@ -150,7 +150,7 @@ nlohmann::json run(const RunOptions& opt) {
     hw.advance();
 
     state = hw.read();
-    if (!sim.diverged()) last_sound = truth;
+    if (!sim.diverged()) last_sound_pos = truth.base_pos;
     truth = sim.ground_truth();
     const sim::GroundTruth& g = truth;
     const double tilt = tilt_of(g.base_quat);
@@ -226,14 +226,14 @@ nlohmann::json run(const RunOptions& opt) {
   r["terrain"] = opt.terrain;
   r["terrain_known"] = opt.terrain_known;
   if (walk) {
-    const sim::GroundTruth gend = sim.diverged() ? last_sound : sim.ground_truth();
-    const double distance = (gend.base_pos - g0.base_pos).head<2>().norm();
+    const Eigen::Vector3d end_pos = sim.diverged() ? last_sound_pos : sim.ground_truth().base_pos;
+    const double distance = (end_pos - g0.base_pos).head<2>().norm();
     auto vec = [](const Eigen::Vector3d& v) { return nlohmann::json::array({v.x(), v.y(), v.z()}); };
     r["mean_base_velocity"] = vec(vel_samples ? Eigen::Vector3d(vel_mean_sum / vel_samples) : Eigen::Vector3d::Zero());
     r["velocity_rmse"] = vec(vel_samples ? Eigen::Vector3d((vel_err_sum / vel_samples).cwiseSqrt()) : Eigen::Vector3d::Zero());
     r["velocity_samples"] = vel_samples;
     r["distance_m"] = distance;
-    r["final_position"] = vec(gend.base_pos);
+    r["final_position"] = vec(end_pos);
     r["steps_taken"] = walker ? nlohmann::json(walker->steps_taken()) : nlohmann::json(nullptr);
     for (int i = 0; i < 2; ++i)
       if (foot_loaded[i]) slip += (foot_last[i] - foot_prev[i]).norm();  // stances still going at the end
@@ -245,7 +245,7 @@ nlohmann::json run(const RunOptions& opt) {
     }
     if (terrain.kind != sim::Terrain::Kind::kFlat) {
       r["terrain_end_x_m"] = terrain.end_x;
-      r["terrain_completed"] = !fell && gend.base_pos.x() > terrain.end_x;
+      r["terrain_completed"] = !fell && end_pos.x() > terrain.end_x;
     }
   }
   r["sim_warnings"] = sim.warnings();
