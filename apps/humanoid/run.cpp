@@ -67,7 +67,11 @@ void add_run(CLI::App& app) {
         std::cout << fmt::format("  push t={:.2f} s |{:.2f}| toward {:.0f} deg: {}\n", p["t"].get<double>(),
                                  p["magnitude"].get<double>(),
                                  std::atan2(v[1].get<double>(), v[0].get<double>()) * 180.0 / std::numbers::pi,
-                                 p["recovered"].get<bool>() ? "recovered" : "NOT recovered");
+                                 !p["recovered"].get<bool>() ? std::string("NOT recovered")
+                                 : p.value("steps_to_recover", nlohmann::json()).is_number()
+                                     ? fmt::format("recovered in {} step{}", p["steps_to_recover"].get<int>(),
+                                                   p["steps_to_recover"].get<int>() == 1 ? "" : "s")
+                                     : std::string("recovered"));
       }
       if (r.contains("distance_m"))
         std::cout << fmt::format("  walked {:.2f} m in {} steps, mean velocity [{:.3f} {:.3f} {:.3f}], rmse [{:.3f} {:.3f} {:.3f}]\n",

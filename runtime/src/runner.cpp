@@ -21,6 +21,38 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+/// A foot taking load after a swing: time [s], which foot (0 left, 1 right) and the capture point (DCM,
+/// c + c'/omega; Englsberger 2015) relative to that foot then, in the base's heading frame [m].
+struct Touchdown {
+  double t;
+  int side;
+  Eigen::Vector2d dcm;
+};
+
+/// Steps a walking robot took to absorb a push at t_push [s], judged on the touchdowns up to t_end [s]: at each
+/// touchdown the capture point relative to the landing foot is compared with where it was at the same foot's
+/// last touchdown before the push (the nominal gait's); the push is absorbed at the first touchdown from which
+/// on every one is within `tol` [m] of that. Returns that touchdown's count after the push (1: the first step
+/// after the push already landed as the gait would have), or -1 when the last touchdown in the window is still
+/// off (or no touchdown of a foot precedes the push).
+int steps_to_absorb(const std::vector<Touchdown>& td, double t_push, double t_end, double tol) {
+  std::array<int, 2> last{-1, -1};  // each foot's last touchdown at or before the push
+  size_t k = 0;
+  for (; k < td.size() && td[k].t <= t_push; ++k) last[static_cast<size_t>(td[k].side)] = static_cast<int>(k);
+  if (last[0] < 0 || last[1] < 0) return -1;
+  int absorbed = -1, n = 0;
+  for (; k < td.size() && td[k].t <= t_end; ++k) {
+    ++n;
+    const Touchdown& nominal = td[static_cast<size_t>(last[static_cast<size_t>(td[k].side)])];
+    if ((td[k].dcm - nominal.dcm).norm() < tol) {
+      if (absorbed < 0) absorbed = n;
+    } else {
+      absorbed = -1;
+    }
+  }
+  return absorbed;
+}
+
 }  // namespace
 
 nlohmann::json run(const RunOptions& opt) {
@@ -128,6 +160,12 @@ nlohmann::json run(const RunOptions& opt) {
   double work = 0.0, slip = 0.0;
   std::array<Eigen::Vector2d, 2> foot_prev{}, foot_last{};  ///< foot position at stance start / latest in stance
   std::array<bool, 2> foot_loaded{false, false};
+  // Touchdowns for steps_to_absorb: a foot taking load after at least kMinSwing unloaded (a swing, not a sole
+  // chattering on its edge).
+  constexpr double kMinSwing = 0.08, kCaptureTolerance = 0.05;
+  Eigen::Vector3d com_prev = g0.com, com_vel = Eigen::Vector3d::Zero();  // CoM velocity, finite difference
+  std::array<double, 2> unloaded_at{-1.0, -1.0};
+  std::vector<Touchdown> touchdowns;
   const int foot_body[2] = {profile.left_foot.body, profile.right_foot.body};
   const double weight = robot.model.total_mass() * robot.model.gravity.norm();
   long samples = 0;
@@ -153,6 +191,8 @@ nlohmann::json run(const RunOptions& opt) {
     if (!sim.diverged()) last_sound_pos = truth.base_pos;
     truth = sim.ground_truth();
     const sim::GroundTruth& g = truth;
+    com_vel = (g.com - com_prev) / hw.control_dt();
+    com_prev = g.com;
     const double tilt = tilt_of(g.base_quat);
     if (walk) {
       const Eigen::Vector3d vel = heading_velocity(g);
@@ -172,8 +212,18 @@ nlohmann::json run(const RunOptions& opt) {
       for (int i = 0; i < 2; ++i) {
         const Eigen::Vector2d p = sim.body_position(foot_body[i]).head<2>();
         const bool loaded = state.contact_wrenches[static_cast<size_t>(i)][2] > 0.2 * weight;
-        if (loaded && !foot_loaded[i]) foot_prev[i] = p;  // stance starts
-        if (!loaded && foot_loaded[i]) slip += (p - foot_prev[i]).norm();  // stance ends
+        if (loaded && !foot_loaded[i]) {  // stance starts
+          foot_prev[i] = p;
+          if (unloaded_at[i] >= 0 && t - unloaded_at[i] >= kMinSwing) {
+            const double h = std::max(g.com.z() - sim.body_position(foot_body[i]).z(), 0.05);
+            const Eigen::Vector2d dcm = g.com.head<2>() + com_vel.head<2>() / std::sqrt(robot.model.gravity.norm() / h);
+            touchdowns.push_back({t, i, Eigen::Rotation2Dd(-yaw_of(g.base_quat.toRotationMatrix())) * (dcm - p)});
+          }
+        }
+        if (!loaded && foot_loaded[i]) {  // stance ends
+          slip += (p - foot_prev[i]).norm();
+          unloaded_at[i] = t;
+        }
         foot_loaded[i] = loaded;
         if (loaded) foot_last[i] = p;
       }
@@ -205,6 +255,16 @@ nlohmann::json run(const RunOptions& opt) {
   r["max_tilt_rad"] = max_tilt;
   r["com_xy_error_rms_m"] = samples ? std::sqrt(com_err_sq / samples) : 0.0;
   auto& pushes = r["pushes"] = nlohmann::json::array();
+  // Walking: the steps taken until the capture point lands back within kCaptureTolerance of the nominal gait's, judged
+  // for 3 s or until the next push; null when not walking, not recovered or not back within that window.
+  auto steps_to_recover = [&](size_t i, bool recovered) -> nlohmann::json {
+    if (!walk || !recovered) return nullptr;
+    double end = std::min(push_records[i].t + 3.0, sim.time());
+    for (const PushRecord& p : push_records)
+      if (p.t > push_records[i].t) end = std::min(end, p.t);
+    const int n = steps_to_absorb(touchdowns, push_records[i].t, end, kCaptureTolerance);
+    return n > 0 ? nlohmann::json(n) : nlohmann::json(nullptr);
+  };
   for (size_t i = 0; i < push_records.size(); ++i) {
     const bool reached = push_records[i].t < sim.time();
     // Standing: the base came back to rest. Walking: no fall within 3 s of the push.
@@ -214,6 +274,7 @@ nlohmann::json run(const RunOptions& opt) {
                       {push_records[i].force ? "force_n" : "dv_mps",
                        {push_records[i].value.x(), push_records[i].value.y(), push_records[i].value.z()}},
                       {"recovered", recovered},
+                      {"steps_to_recover", steps_to_recover(i, recovered)},
                       {"settle_s", settle_time[i] >= 0 ? settle_time[i] - push_records[i].t : -1.0}});
   }
   r["controller_tick_us"] = {{"p50", percentile(tick_us, 0.5)}, {"p99", percentile(tick_us, 0.99)}};

@@ -122,8 +122,28 @@ TEST(WalkBuiltin, PushesWhileWalkingAreAbsorbedBySteppingSooner) {
   const auto r = oh::runtime::run(o);
   ASSERT_FALSE(r["fell"].get<bool>()) << r.dump(2);
   ASSERT_EQ(r["pushes"].size(), 4u);
-  for (const auto& p : r["pushes"]) EXPECT_TRUE(p["recovered"].get<bool>()) << p.dump();
+  for (const auto& p : r["pushes"]) {
+    EXPECT_TRUE(p["recovered"].get<bool>()) << p.dump();
+    // The capture point lands back where the unpushed gait puts it within 3-5 steps (measured 4, 3, 5, 3).
+    ASSERT_TRUE(p["steps_to_recover"].is_number()) << p.dump();
+    EXPECT_LE(p["steps_to_recover"].get<int>(), 6) << p.dump();
+  }
   EXPECT_LT(r["max_tilt_rad"].get<double>(), 0.2);
+}
+
+TEST(WalkBuiltin, StepsToRecoverCountsOneForANegligiblePush) {
+  // steps_to_recover compares the capture point relative to each landing foot with the same foot's last landing
+  // before the push (steady walking repeats it within 1 mm). A 0.02 m/s push leaves the first step as it was; a
+  // 0.3 m/s sideways one takes two steps to settle within 5 cm.
+  oh::runtime::RunOptions o = walk_options("0.5,0,0", 8.0);
+  o.pushes = {"t=3.2,dv=0.02,0", "t=5.2,dv=0,0.3"};
+  const auto r = oh::runtime::run(o);
+  ASSERT_FALSE(r["fell"].get<bool>());
+  ASSERT_EQ(r["pushes"].size(), 2u);
+  EXPECT_EQ(r["pushes"][0]["steps_to_recover"], 1) << r["pushes"].dump();
+  ASSERT_TRUE(r["pushes"][1]["steps_to_recover"].is_number()) << r["pushes"].dump();
+  EXPECT_GE(r["pushes"][1]["steps_to_recover"].get<int>(), 2);
+  EXPECT_LE(r["pushes"][1]["steps_to_recover"].get<int>(), 3);
 }
 
 // The row: walking at 0.5 m/s under a 0.6 m/s push in a random horizontal direction every 3 s for
