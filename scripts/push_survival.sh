@@ -5,8 +5,12 @@
 # and its noise is about +-3 of 40.
 #
 # usage: scripts/push_survival.sh [-r ROBOT] [-p PROFILE_YAML] [-s "SEEDS"] [-k PUSH_DV] [-g] [-b BUILD_DIR]
+#                                 [-d "DIRECTIONS_DEG"]
 #   -r  robot (builtin, g1, h1, tienkung or a path), default g1;  -p  a profile YAML for every run
 #   -s  seeds, default "1 2 ... 10";  -k  push size [m/s], default 0.6;  -g  control on ground truth
+#   -d  instead: single pushes in these world directions [deg, 0 = forward], each at 8 instants of a stride
+#       (3.0, 3.1, ... 3.7 s); prints per direction which instants fell (X) and how many steps each took
+#       (steps_to_recover; "-": not back within 3 s)
 # Prints one line per fallen seed (the push's time and direction in the world frame, x forward) and the count.
 # Runs two simulations at a time.
 set -euo pipefail
@@ -17,7 +21,8 @@ PROFILE=""
 SEEDS="1 2 3 4 5 6 7 8 9 10"
 PUSH=0.6
 TRUTH=""
-while getopts "r:p:s:k:gb:" opt; do
+DIRS=""
+while getopts "r:p:s:k:gb:d:" opt; do
   case $opt in
     r) ROBOT="$OPTARG" ;;
     p) PROFILE="$OPTARG" ;;
@@ -25,7 +30,8 @@ while getopts "r:p:s:k:gb:" opt; do
     k) PUSH="$OPTARG" ;;
     g) TRUTH="--ground-truth" ;;
     b) BUILD="$OPTARG" ;;
-    *) sed -n '2,11p' "$0"; exit 2 ;;
+    d) DIRS="$OPTARG" ;;
+    *) sed -n '2,15p' "$0"; exit 2 ;;
   esac
 done
 HUMANOID="$BUILD/apps/humanoid/humanoid"
@@ -45,6 +51,40 @@ one() {  # seed -> "ok" or "fell <first unrecovered push>" in $TMP/<seed>
     echo "ok" > "$TMP/$seed"
   fi
 }
+single() {  # direction instant -> "X" (fell), a step count, or "-" in $TMP/d<direction>_<instant>
+  local a=$1 t=$2 out v
+  v=$(awk -v a="$a" -v k="$PUSH" 'BEGIN { r = a * atan2(0, -1) / 180; printf "%.4f,%.4f", k * cos(r), k * sin(r) }')
+  local args=(run --robot "$ROBOT" --task walk --cmd 0.5,0,0 --duration "$(awk -v t="$t" 'BEGIN { print t + 3.5 }')"
+              --push "t=$t,dv=$v")
+  [ -n "$PROFILE" ] && args+=(--profile "$PROFILE")
+  [ -n "$TRUTH" ] && args+=("$TRUTH")
+  out=$("$HUMANOID" "${args[@]}" 2>&1) || true
+  if grep -q "FELL" <<<"$out"; then echo X
+  else grep -oE "recovered in [0-9]+ step" <<<"$out" | grep -oE "[0-9]+" || echo "-"; fi > "$TMP/d${a}_$t"
+}
+if [ -n "$DIRS" ]; then
+  INSTANTS="3.0 3.1 3.2 3.3 3.4 3.5 3.6 3.7"
+  i=0
+  for a in $DIRS; do
+    for t in $INSTANTS; do
+      single "$a" "$t" &
+      i=$((i + 1))
+      if (( i % 2 == 0 )); then wait; fi
+    done
+  done
+  wait
+  n=0 fell=0 fast=0
+  for a in $DIRS; do
+    line=""
+    for t in $INSTANTS; do
+      r=$(cat "$TMP/d${a}_$t"); line="$line $r"; n=$((n + 1))
+      case $r in X) fell=$((fell + 1)) ;; -) ;; *) (( r <= 3 )) && fast=$((fast + 1)) ;; esac
+    done
+    echo "toward $a deg:$line"
+  done
+  echo "$ROBOT single $PUSH m/s pushes at 0.5 m/s: survived $((n - fell)) of $n; back within 1-3 steps: $fast"
+  exit 0
+fi
 i=0
 for seed in $SEEDS; do
   one "$seed" &
