@@ -21,29 +21,31 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// A foot taking load after a swing: time [s], which foot (0 left, 1 right) and the capture point (DCM,
-/// c + c'/omega; Englsberger 2015) relative to that foot then, in the base's heading frame [m].
-struct Touchdown {
+/// The start of a step: the trailing foot leaving the ground. Time [s], the stance foot (0 left, 1 right) and the
+/// capture point (DCM, c + c'/omega; Englsberger 2015) relative to that foot then, in the base's heading frame [m].
+/// Taken at lift-off rather than touchdown: the controller times lift-off, while a touchdown's instant moves with
+/// the swing's height (a low swing lands earlier and its double support waits out the step's time).
+struct StepStart {
   double t;
   int side;
   Eigen::Vector2d dcm;
 };
 
-/// Steps a walking robot took to absorb a push at t_push [s], judged on the touchdowns up to t_end [s]: at each
-/// touchdown the capture point relative to the landing foot is compared with where it was at the same foot's
-/// last touchdown before the push (the nominal gait's); the push is absorbed at the first touchdown from which
-/// on every one is within `tol` [m] of that. Returns that touchdown's count after the push (1: the first step
-/// after the push already landed as the gait would have), or -1 when the last touchdown in the window is still
-/// off (or no touchdown of a foot precedes the push).
-int steps_to_absorb(const std::vector<Touchdown>& td, double t_push, double t_end, double tol) {
-  std::array<int, 2> last{-1, -1};  // each foot's last touchdown at or before the push
+/// Steps a walking robot took to absorb a push at t_push [s], judged on the step starts up to t_end [s]: at each
+/// the capture point relative to the stance foot is compared with where it was at the same foot's last step start
+/// before the push (the nominal gait's); the push is absorbed at the first step from which on every one is within
+/// `tol` [m] of that. Returns that step's count after the push (1: the first step after the push already started
+/// as the gait would have), or -1 when the last step in the window is still off (or no step on a foot precedes the
+/// push).
+int steps_to_absorb(const std::vector<StepStart>& td, double t_push, double t_end, double tol) {
+  std::array<int, 2> last{-1, -1};  // each foot's last step start at or before the push
   size_t k = 0;
   for (; k < td.size() && td[k].t <= t_push; ++k) last[static_cast<size_t>(td[k].side)] = static_cast<int>(k);
   if (last[0] < 0 || last[1] < 0) return -1;
   int absorbed = -1, n = 0;
   for (; k < td.size() && td[k].t <= t_end; ++k) {
     ++n;
-    const Touchdown& nominal = td[static_cast<size_t>(last[static_cast<size_t>(td[k].side)])];
+    const StepStart& nominal = td[static_cast<size_t>(last[static_cast<size_t>(td[k].side)])];
     if ((td[k].dcm - nominal.dcm).norm() < tol) {
       if (absorbed < 0) absorbed = n;
     } else {
@@ -160,12 +162,12 @@ nlohmann::json run(const RunOptions& opt) {
   double work = 0.0, slip = 0.0;
   std::array<Eigen::Vector2d, 2> foot_prev{}, foot_last{};  ///< foot position at stance start / latest in stance
   std::array<bool, 2> foot_loaded{false, false};
-  // Touchdowns for steps_to_absorb: a foot taking load after at least kMinSwing unloaded (a swing, not a sole
-  // chattering on its edge).
-  constexpr double kMinSwing = 0.08, kCaptureTolerance = 0.05;
+  // Step starts for steps_to_absorb: a foot releasing its load after carrying it for at least kMinStance while the
+  // other foot carries load (not a sole chattering on its edge).
+  constexpr double kMinStance = 0.08, kCaptureTolerance = 0.05;
   Eigen::Vector3d com_prev = g0.com, com_vel = Eigen::Vector3d::Zero();  // CoM velocity, finite difference
-  std::array<double, 2> unloaded_at{-1.0, -1.0};
-  std::vector<Touchdown> touchdowns;
+  std::array<double, 2> loaded_at{-1.0, -1.0};
+  std::vector<StepStart> step_starts;
   const int foot_body[2] = {profile.left_foot.body, profile.right_foot.body};
   const double weight = robot.model.total_mass() * robot.model.gravity.norm();
   long samples = 0;
@@ -214,15 +216,17 @@ nlohmann::json run(const RunOptions& opt) {
         const bool loaded = state.contact_wrenches[static_cast<size_t>(i)][2] > 0.2 * weight;
         if (loaded && !foot_loaded[i]) {  // stance starts
           foot_prev[i] = p;
-          if (unloaded_at[i] >= 0 && t - unloaded_at[i] >= kMinSwing) {
-            const double h = std::max(g.com.z() - sim.body_position(foot_body[i]).z(), 0.05);
-            const Eigen::Vector2d dcm = g.com.head<2>() + com_vel.head<2>() / std::sqrt(robot.model.gravity.norm() / h);
-            touchdowns.push_back({t, i, Eigen::Rotation2Dd(-yaw_of(g.base_quat.toRotationMatrix())) * (dcm - p)});
-          }
+          loaded_at[i] = t;
         }
         if (!loaded && foot_loaded[i]) {  // stance ends
           slip += (p - foot_prev[i]).norm();
-          unloaded_at[i] = t;
+          const int st = 1 - i;
+          if (t - loaded_at[i] >= kMinStance && foot_loaded[st]) {
+            const Eigen::Vector3d ps = sim.body_position(foot_body[st]);
+            const double omega = std::sqrt(robot.model.gravity.norm() / std::max(g.com.z() - ps.z(), 0.05));
+            const Eigen::Vector2d dcm = g.com.head<2>() + com_vel.head<2>() / omega;
+            step_starts.push_back({t, st, Eigen::Rotation2Dd(-yaw_of(g.base_quat.toRotationMatrix())) * (dcm - ps.head<2>())});
+          }
         }
         foot_loaded[i] = loaded;
         if (loaded) foot_last[i] = p;
@@ -255,14 +259,14 @@ nlohmann::json run(const RunOptions& opt) {
   r["max_tilt_rad"] = max_tilt;
   r["com_xy_error_rms_m"] = samples ? std::sqrt(com_err_sq / samples) : 0.0;
   auto& pushes = r["pushes"] = nlohmann::json::array();
-  // Walking: the steps taken until the capture point lands back within kCaptureTolerance of the nominal gait's, judged
+  // Walking: the steps taken until a step starts with the capture point within kCaptureTolerance of the nominal gait's, judged
   // for 3 s or until the next push; null when not walking, not recovered or not back within that window.
   auto steps_to_recover = [&](size_t i, bool recovered) -> nlohmann::json {
     if (!walk || !recovered) return nullptr;
     double end = std::min(push_records[i].t + 3.0, sim.time());
     for (const PushRecord& p : push_records)
       if (p.t > push_records[i].t) end = std::min(end, p.t);
-    const int n = steps_to_absorb(touchdowns, push_records[i].t, end, kCaptureTolerance);
+    const int n = steps_to_absorb(step_starts, push_records[i].t, end, kCaptureTolerance);
     return n > 0 ? nlohmann::json(n) : nlohmann::json(nullptr);
   };
   for (size_t i = 0; i < push_records.size(); ++i) {

@@ -124,7 +124,7 @@ TEST(WalkBuiltin, PushesWhileWalkingAreAbsorbedBySteppingSooner) {
   ASSERT_EQ(r["pushes"].size(), 4u);
   for (const auto& p : r["pushes"]) {
     EXPECT_TRUE(p["recovered"].get<bool>()) << p.dump();
-    // The capture point lands back where the unpushed gait puts it within 3-5 steps (measured 4, 3, 5, 3).
+    // Steps start again with the capture point where the unpushed gait had it within 2-4 steps (measured 3, 3, 4, 2).
     ASSERT_TRUE(p["steps_to_recover"].is_number()) << p.dump();
     EXPECT_LE(p["steps_to_recover"].get<int>(), 6) << p.dump();
   }
@@ -132,9 +132,9 @@ TEST(WalkBuiltin, PushesWhileWalkingAreAbsorbedBySteppingSooner) {
 }
 
 TEST(WalkBuiltin, StepsToRecoverCountsOneForANegligiblePush) {
-  // steps_to_recover compares the capture point relative to each landing foot with the same foot's last landing
-  // before the push (steady walking repeats it within 1 mm). A 0.02 m/s push leaves the first step as it was; a
-  // 0.3 m/s sideways one takes two steps to settle within 5 cm.
+  // steps_to_recover compares the capture point relative to the stance foot at each lift-off with the same foot's
+  // last one before the push (steady walking repeats it within 0.1 mm). A 0.02 m/s push leaves the first step as
+  // it was; a 0.3 m/s sideways one takes two steps to settle within 5 cm.
   oh::runtime::RunOptions o = walk_options("0.5,0,0", 8.0);
   o.pushes = {"t=3.2,dv=0.02,0", "t=5.2,dv=0,0.3"};
   const auto r = oh::runtime::run(o);
