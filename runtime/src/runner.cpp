@@ -37,16 +37,16 @@ struct StepStart {
 /// `tol` [m] of that. Returns that step's count after the push (1: the first step after the push already started
 /// as the gait would have), or -1 when the last step in the window is still off (or no step on a foot precedes the
 /// push).
-int steps_to_absorb(const std::vector<StepStart>& td, double t_push, double t_end, double tol) {
+int steps_to_absorb(const std::vector<StepStart>& steps, double t_push, double t_end, double tol) {
   std::array<int, 2> last{-1, -1};  // each foot's last step start at or before the push
   size_t k = 0;
-  for (; k < td.size() && td[k].t <= t_push; ++k) last[static_cast<size_t>(td[k].side)] = static_cast<int>(k);
+  for (; k < steps.size() && steps[k].t <= t_push; ++k) last[static_cast<size_t>(steps[k].side)] = static_cast<int>(k);
   if (last[0] < 0 || last[1] < 0) return -1;
   int absorbed = -1, n = 0;
-  for (; k < td.size() && td[k].t <= t_end; ++k) {
+  for (; k < steps.size() && steps[k].t <= t_end; ++k) {
     ++n;
-    const StepStart& nominal = td[static_cast<size_t>(last[static_cast<size_t>(td[k].side)])];
-    if ((td[k].dcm - nominal.dcm).norm() < tol) {
+    const StepStart& nominal = steps[static_cast<size_t>(last[static_cast<size_t>(steps[k].side)])];
+    if ((steps[k].dcm - nominal.dcm).norm() < tol) {
       if (absorbed < 0) absorbed = n;
     } else {
       absorbed = -1;
