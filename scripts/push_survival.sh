@@ -38,12 +38,17 @@ HUMANOID="$BUILD/apps/humanoid/humanoid"
 [ -x "$HUMANOID" ] || { echo "error: $HUMANOID not built (scripts/quickstart.sh build)" >&2; exit 2; }
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+RUN_ARGS=(run --robot "$ROBOT" --task walk --cmd 0.5,0,0)
+[ -n "$PROFILE" ] && RUN_ARGS+=(--profile "$PROFILE")
+[ -n "$TRUTH" ] && RUN_ARGS+=("$TRUTH")
+i=0
+throttle() {  # after every second background run, wait for both
+  i=$((i + 1))
+  if (( i % 2 == 0 )); then wait; fi
+}
 one() {  # seed -> "ok" or "fell <first unrecovered push>" in $TMP/<seed>
   local seed=$1 out rc=0
-  local args=(run --robot "$ROBOT" --task walk --cmd 0.5,0,0 --duration 30 --push "random:$PUSH:3" --seed "$seed")
-  [ -n "$PROFILE" ] && args+=(--profile "$PROFILE")
-  [ -n "$TRUTH" ] && args+=("$TRUTH")
-  out=$("$HUMANOID" "${args[@]}" 2>&1) || rc=$?
+  out=$("$HUMANOID" "${RUN_ARGS[@]}" --duration 30 --push "random:$PUSH:3" --seed "$seed" 2>&1) || rc=$?
   if [ "$rc" -ge 2 ]; then echo "skipped: $(tail -n 1 <<<"$out")" > "$TMP/$seed"; return; fi
   if grep -q "FELL" <<<"$out"; then
     echo "fell: $(grep -m 1 "NOT recovered" <<<"$out" | sed -E 's/^ *push //; s/: NOT recovered//')" > "$TMP/$seed"
@@ -54,22 +59,16 @@ one() {  # seed -> "ok" or "fell <first unrecovered push>" in $TMP/<seed>
 single() {  # direction instant -> "X" (fell), a step count, or "-" in $TMP/d<direction>_<instant>
   local a=$1 t=$2 out v
   v=$(awk -v a="$a" -v k="$PUSH" 'BEGIN { r = a * atan2(0, -1) / 180; printf "%.4f,%.4f", k * cos(r), k * sin(r) }')
-  local args=(run --robot "$ROBOT" --task walk --cmd 0.5,0,0 --duration "$(awk -v t="$t" 'BEGIN { print t + 3.5 }')"
-              --push "t=$t,dv=$v")
-  [ -n "$PROFILE" ] && args+=(--profile "$PROFILE")
-  [ -n "$TRUTH" ] && args+=("$TRUTH")
-  out=$("$HUMANOID" "${args[@]}" 2>&1) || true
+  out=$("$HUMANOID" "${RUN_ARGS[@]}" --duration "$(awk -v t="$t" 'BEGIN { print t + 3.5 }')" --push "t=$t,dv=$v" 2>&1) || true
   if grep -q "FELL" <<<"$out"; then echo X
   else grep -oE "recovered in [0-9]+ step" <<<"$out" | grep -oE "[0-9]+" || echo "-"; fi > "$TMP/d${a}_$t"
 }
 if [ -n "$DIRS" ]; then
   INSTANTS="3.0 3.1 3.2 3.3 3.4 3.5 3.6 3.7"
-  i=0
   for a in $DIRS; do
     for t in $INSTANTS; do
       single "$a" "$t" &
-      i=$((i + 1))
-      if (( i % 2 == 0 )); then wait; fi
+      throttle
     done
   done
   wait
@@ -85,11 +84,9 @@ if [ -n "$DIRS" ]; then
   echo "$ROBOT single $PUSH m/s pushes at 0.5 m/s: survived $((n - fell)) of $n; back within 1-3 steps: $fast"
   exit 0
 fi
-i=0
 for seed in $SEEDS; do
   one "$seed" &
-  i=$((i + 1))
-  if (( i % 2 == 0 )); then wait; fi
+  throttle
 done
 wait
 n=0 ok=0

@@ -64,14 +64,15 @@ void add_run(CLI::App& app) {
                                r["real_time_factor"].get<double>());
       for (const auto& p : r["pushes"]) {
         const auto& v = p.contains("dv_mps") ? p["dv_mps"] : p["force_n"];
+        std::string outcome = p["recovered"].get<bool>() ? "recovered" : "NOT recovered";
+        if (p.value("steps_to_recover", nlohmann::json()).is_number()) {
+          const int n = p["steps_to_recover"].get<int>();
+          outcome += fmt::format(" in {} step{}", n, n == 1 ? "" : "s");
+        }
         std::cout << fmt::format("  push t={:.2f} s |{:.2f}| toward {:.0f} deg: {}\n", p["t"].get<double>(),
                                  p["magnitude"].get<double>(),
                                  std::atan2(v[1].get<double>(), v[0].get<double>()) * 180.0 / std::numbers::pi,
-                                 !p["recovered"].get<bool>() ? std::string("NOT recovered")
-                                 : p.value("steps_to_recover", nlohmann::json()).is_number()
-                                     ? fmt::format("recovered in {} step{}", p["steps_to_recover"].get<int>(),
-                                                   p["steps_to_recover"].get<int>() == 1 ? "" : "s")
-                                     : std::string("recovered"));
+                                 outcome);
       }
       if (r.contains("distance_m"))
         std::cout << fmt::format("  walked {:.2f} m in {} steps, mean velocity [{:.3f} {:.3f} {:.3f}], rmse [{:.3f} {:.3f} {:.3f}]\n",

@@ -547,13 +547,13 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
       // An early touchdown at the stance height (a low swing on flat ground) keeps the step's timing: double
       // support lasts the rest of the planned swing as well, so the weight transfer is not rushed while the DCM
       // is still on its way over. Landing higher or lower (terrain) starts the transfer at once.
-      const bool level = std::abs(wbc_.sole_pose(est.q, sw).translation().z() - stance_.z) < 0.01;
+      const Eigen::Isometry3d X_land = wbc_.sole_pose(est.q, sw);
+      const bool level = std::abs(X_land.translation().z() - stance_.z) < 0.01;
       double_duration_ = double_support(cmd) + (level ? std::max(0.0, single_duration_ - phase_t_) : 0.0);
       if (!level) uneven_until_ = t + recovery_time_;
       if (terrain_normal_) {
-        const Eigen::Isometry3d X = wbc_.sole_pose(est.q, sw);
-        const Eigen::Vector3d n = terrain_normal_(X.translation().head<2>());
-        touchdown_tilt_error_.push_back(std::acos(std::clamp(X.linear().col(2).dot(n), -1.0, 1.0)));
+        const Eigen::Vector3d n = terrain_normal_(X_land.translation().head<2>());
+        touchdown_tilt_error_.push_back(std::acos(std::clamp(X_land.linear().col(2).dot(n), -1.0, 1.0)));
       }
       prev_ = stance_;
       stance_ = measured_step(est.q, sw);
