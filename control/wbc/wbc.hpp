@@ -16,7 +16,8 @@
 //               J_i a + dJ_i v = -k_c J_i v                      (feet in contact do not move)    [eq]
 //                 (a line contact, WbcParams::passive_sole_roll: the roll row is replaced by tau_x = c_y f_z)
 //               tau_min <= M_a a + h_a - sum_i J_{i,a}^T w_i <= tau_max                         [ineq]
-//               |f_x|, |f_y| <= mu f_z;  |tau_z| <= mu r f_z;  centre of pressure (-tau_y, tau_x) / f_z
+//               |f_x|, |f_y| <= mu f_z;  |tau_z| <= mu r f_z (or the rectangle's cone: rectangle_yaw_cone);
+//               centre of pressure (-tau_y, tau_x) / f_z
 //               inside the foot's support polygon (the convex hull of its collision geometry at the sole,
 //               scaled by cop_scale; a rectangle in Caron et al., a triangle for a line-and-toe-bar foot) [ineq]
 //               f_z >= f_min;  joint position/velocity limits as acceleration bounds             [bounds]
@@ -67,6 +68,14 @@ struct WbcParams {
   /// an ankle roll joint (see defaults()): its sole cannot hold a roll moment or pose without tipping on its
   /// edge (H1: a heel-to-toe capsule line and a 6 cm toe bar under a pitch-only ankle).
   bool passive_sole_roll = false;
+  /// The yaw torque of a sole whose support polygon fills at least 85% of its bounding box is bounded by that
+  /// rectangle's exact contact wrench cone (rectangle_yaw_torque_rows: up to mu (X + Y) f_z, coupled with the
+  /// tangential force and the centre of pressure) instead of |tau_z| <= mu r f_z, r the polygon centroid's distance
+  /// to its nearest edge. True by default for a body with neither waist nor arm joints (its upper body one rigid
+  /// block with the pelvis): only the feet can then hold its yaw against the swing leg's reaction (Unitree's
+  /// 12-joint G1: pelvis yaw swung 0.25-0.4 rad each way per step at 0.5 m/s with the disc bound, 1.6 N m). On
+  /// the 29-joint G1 it cost 0.8 m of 20 s walking at 0.5 m/s, so robots with a waist or arms keep the disc.
+  bool rectangle_yaw_cone = false;
   double limit_horizon = 0.05;  ///< horizon for joint position limits as acceleration bounds [s]
   double joint_omega = 0.0;     ///< low-level PD bandwidth around the q/dq references [rad/s]; 0: torque only
   double reference_band_q = 0.05;  ///< the integrated joint position reference stays this close to the measurement [rad]
@@ -111,6 +120,18 @@ struct WbcOutput {
   Eigen::Vector3d com_acc = Eigen::Vector3d::Zero();  ///< CoM acceleration the solution implies, world [m/s^2]
   int qp_iterations = 0;
 };
+
+/// The yaw-torque rows of the contact wrench cone of a rectangular contact with a linearised (pyramid) friction
+/// cone at its corners: A w <= 0 (8 rows) for the wrench w = [f; tau] (6) the ground applies, in the sole frame
+/// (z normal) about the sole origin; the rectangle has half-extents half_x, half_y [m] along the sole's x and y
+/// axes about `center` (sole frame xy) [m]; mu the friction coefficient. With tau' the moment about the centre:
+///   -mu (X + Y) f_z + |Y f_x - mu tau'_x| + |X f_y - mu tau'_y| <= tau'_z
+///                                  <= mu (X + Y) f_z - |Y f_x + mu tau'_x| - |X f_y + mu tau'_y|.
+/// Together with |f_x|, |f_y| <= mu f_z and the centre of pressure in the rectangle this is the whole cone.
+/// Source: S. Caron, Q.-C. Pham, Y. Nakamura, "Stability of surface contacts for humanoid robots: closed-form
+/// formulae of the contact wrench cone for rectangular support areas", ICRA 2015, Theorem 1. Never throws.
+Eigen::Matrix<double, 8, 6> rectangle_yaw_torque_rows(double half_x, double half_y, double mu,
+                                                      const Eigen::Vector2d& center);
 
 /// TSID-style whole-body controller for any humanoid with a Profile. No per-robot code.
 class WholeBodyController {

@@ -11,6 +11,8 @@ namespace oh::control {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+/// A support polygon covering at least this share of its bounding box takes that rectangle's yaw-torque cone.
+constexpr double kRectangleFill = 0.85;
 constexpr int kMaxSupportVertices = 8;
 using Mat6X = dynamics::Matrix6Xd;
 using Vec6 = Eigen::Matrix<double, 6, 1>;
@@ -128,6 +130,28 @@ std::vector<Eigen::Vector2d> foot_support_polygon(const model::Model& m, const m
 
 }  // namespace
 
+Eigen::Matrix<double, 8, 6> rectangle_yaw_torque_rows(double half_x, double half_y, double mu,
+                                                      const Eigen::Vector2d& center) {
+  using Row = Eigen::Matrix<double, 1, 6>;
+  const double X = std::max(half_x, 0.0), Y = std::max(half_y, 0.0), cx = center.x(), cy = center.y();
+  // Components of w = [f_x f_y f_z tau_x tau_y tau_z] as rows; tau' = tau - c x f about the centre (c_z = 0).
+  const Row fx = (Row() << 1, 0, 0, 0, 0, 0).finished(), fy = (Row() << 0, 1, 0, 0, 0, 0).finished();
+  const Row fz = (Row() << 0, 0, 1, 0, 0, 0).finished();
+  const Row tx = (Row() << 0, 0, -cy, 1, 0, 0).finished(), ty = (Row() << 0, 0, cx, 0, 1, 0).finished();
+  const Row tz = (Row() << cy, -cx, 0, 0, 0, 1).finished();
+  Eigen::Matrix<double, 8, 6> A;
+  int r = 0;
+  for (const double sx : {-1.0, 1.0}) {
+    for (const double sy : {-1.0, 1.0}) {
+      // tau'_z + |Y f_x + mu tau'_x| + |X f_y + mu tau'_y| <= mu (X + Y) f_z, one row per sign pattern;
+      A.row(r++) = tz + sx * (Y * fx + mu * tx) + sy * (X * fy + mu * ty) - mu * (X + Y) * fz;
+      // -tau'_z + |Y f_x - mu tau'_x| + |X f_y - mu tau'_y| <= mu (X + Y) f_z.
+      A.row(r++) = -tz + sx * (Y * fx - mu * tx) + sy * (X * fy - mu * ty) - mu * (X + Y) * fz;
+    }
+  }
+  return A;
+}
+
 WbcParams WbcParams::defaults(const model::Model& model, const model::Profile& profile) {
   WbcParams p;
   const double g = model.gravity.norm() > 0 ? model.gravity.norm() : 9.81;
@@ -138,6 +162,7 @@ WbcParams WbcParams::defaults(const model::Model& model, const model::Profile& p
   p.kp_com = wn * wn;
   p.kd_com = 2.0 * wn;
   p.passive_sole_roll = !has_ankle_roll(model, profile, 0) || !has_ankle_roll(model, profile, 1);
+  p.rectangle_yaw_cone = profile.waist_joints.empty() && profile.arm_joints.empty();
   return p;
 }
 
@@ -174,6 +199,10 @@ struct WholeBodyController::Impl {
   int torso_frame = 0, pelvis_frame = 0;
   std::array<std::vector<Eigen::Vector2d>, 2> support;  ///< support polygons, sole frame, counter-clockwise
   std::array<Eigen::Vector2d, 2> support_centroid;
+  /// The yaw torque's bound per foot: the cone of the polygon's bounding box (centre, half-extents; sole frame)
+  /// when yaw_rectangle, else |tau_z| <= mu torsion_radius f_z.
+  std::array<bool, 2> yaw_rectangle{};
+  std::array<Eigen::Vector2d, 2> yaw_box_center{}, yaw_box_half{};
   std::array<double, 2> torsion_radius{};
   double mass = 0;
 
@@ -250,13 +279,27 @@ WholeBodyController::WholeBodyController(const model::Model& model, const model:
       ctr += cr * (p + q);
     }
     s.support_centroid[i] = ctr / (3.0 * a2);
+    // With WbcParams::rectangle_yaw_cone, a sole whose polygon nearly fills its bounding box (at least
+    // kRectangleFill of its area: four corner spheres, a box) takes the exact cone of that rectangle (Caron et al.
+    // 2015), whose corners' friction resists a turn (G1's sole: mu (X + Y) = mu 0.115 m of normal force against
+    // mu 0.025 m for the disc about its centroid). Any other polygon (a line-and-toe-bar triangle) keeps
+    // |tau_z| <= mu r f_z with r the centroid's distance to the nearest edge: a rectangle inside it would also
+    // confine the centre of pressure to that rectangle. The rows are sized for the rectangle (the flag may change
+    // after construction); unused ones stay free.
+    double x_lo = kInf, x_hi = -kInf, y_lo = kInf, y_hi = -kInf;
+    for (const Eigen::Vector2d& p : poly)
+      x_lo = std::min(x_lo, p.x()), x_hi = std::max(x_hi, p.x()), y_lo = std::min(y_lo, p.y()), y_hi = std::max(y_hi, p.y());
+    const double box_area = (x_hi - x_lo) * (y_hi - y_lo);
+    s.yaw_rectangle[i] = box_area > 0 && 0.5 * a2 >= kRectangleFill * box_area;
+    s.yaw_box_center[i] = Eigen::Vector2d(0.5 * (x_lo + x_hi), 0.5 * (y_lo + y_hi));
+    s.yaw_box_half[i] = Eigen::Vector2d(0.5 * (x_hi - x_lo), 0.5 * (y_hi - y_lo));
     double r = kInf;
     for (size_t k = 0; k < poly.size(); ++k) {
       const Eigen::Vector2d d = poly[(k + 1) % poly.size()] - poly[k];
       r = std::min(r, std::abs(d.x() * (s.support_centroid[i] - poly[k]).y() - d.y() * (s.support_centroid[i] - poly[k]).x()) / d.norm());
     }
     s.torsion_radius[i] = r;
-    n_cone += 6 + static_cast<int>(poly.size());
+    n_cone += (s.yaw_rectangle[i] ? 12 : 6) + static_cast<int>(poly.size());
   }
   const int n = s.nv + 12, n_eq = s.n_unact + 12, n_ineq = s.n_act + n_cone;
   s.prob.resize(n, n_eq, n_ineq);
@@ -592,9 +635,11 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
   }
   for (int i = 0, r0 = s.n_act; i < 2; ++i) {
     const int c = nv + 6 * i;
-    const double mu = P.mu, mu_z = mu * s.torsion_radius[i] * P.cop_scale;
-    // |f_x|, |f_y| <= mu f_z and |tau_z| <= mu r f_z, two rows each: comp - coef fz <= 0 <= comp + coef fz.
+    const bool rectangle = P.rectangle_yaw_cone && s.yaw_rectangle[i];
+    const double mu = P.mu, mu_z = rectangle ? 0.0 : mu * s.torsion_radius[i] * P.cop_scale;
+    // |f_x|, |f_y| <= mu f_z (and |tau_z| <= mu r f_z), two rows each: comp - coef fz <= 0 <= comp + coef fz.
     for (const auto& [comp, coef] : std::array<std::pair<int, double>, 3>{{{0, mu}, {1, mu}, {5, mu_z}}}) {
+      if (coef == 0.0) continue;
       for (const double sgn : {-1.0, 1.0}) {
         pr.C(r0, c + comp) = 1.0;
         pr.C(r0, c + 2) = sgn * coef;
@@ -602,6 +647,19 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
         pr.u[r0] = sgn < 0 ? 0.0 : kInf;
         ++r0;
       }
+    }
+    if (rectangle) {
+      // The bounding box's cone, scaled about the centroid like the centre of pressure's polygon.
+      const Eigen::Vector2d ctr = s.support_centroid[i] + P.cop_scale * (s.yaw_box_center[i] - s.support_centroid[i]);
+      const Eigen::Vector2d half = P.cop_scale * s.yaw_box_half[i];
+      pr.C.block<8, 6>(r0, c) = rectangle_yaw_torque_rows(half.x(), half.y(), mu, ctr);
+      pr.l.segment<8>(r0).setConstant(-kInf);
+      pr.u.segment<8>(r0).setZero();
+      r0 += 8;
+    } else if (s.yaw_rectangle[i]) {
+      pr.l.segment<6>(r0).setConstant(-kInf);  // the rectangle's rows left unused: free
+      pr.u.segment<6>(r0).setConstant(kInf);
+      r0 += 6;
     }
     // Centre of pressure p = (-tau_y, tau_x) / f_z inside the support polygon scaled about its centroid:
     // n . p <= n . v for each edge (outward normal n through vertex v).

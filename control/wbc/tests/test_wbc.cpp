@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 
@@ -168,4 +169,49 @@ TEST(Wbc, FeetWithoutAnkleRollAreLineContactsWithoutRollMoment) {
   // Pulled left, the CoM accelerates left: the centre of pressure moves right of it, onto the right foot.
   EXPECT_GT(o.com_acc.y(), 0.0);
   EXPECT_GT(o.wrench[1][2], o.wrench[0][2]);
+}
+
+// The rectangle's yaw-torque rows (Caron et al., ICRA 2015) against wrenches built from forces at its four
+// corners, each inside its friction pyramid: every such wrench satisfies them (the rows are sound), the pure
+// turn mu (X + Y) f_z is reached exactly (tight), and a little more violates them.
+TEST(RectangleYawCone, HoldsEveryCornerForceWrenchAndIsTight) {
+  const double X = 0.085, Y = 0.03, mu = 0.4;
+  const Eigen::Vector2d c(0.02, -0.01);  // the rectangle's centre in the sole frame
+  const auto A = oh::control::rectangle_yaw_torque_rows(X, Y, mu, c);
+  const Eigen::Vector2d corners[4] = {c + Eigen::Vector2d(X, Y), c + Eigen::Vector2d(-X, Y),
+                                      c + Eigen::Vector2d(-X, -Y), c + Eigen::Vector2d(X, -Y)};
+  auto wrench = [&](const Eigen::Vector3d (&f)[4]) {
+    Eigen::Matrix<double, 6, 1> w = Eigen::Matrix<double, 6, 1>::Zero();
+    for (int k = 0; k < 4; ++k) {
+      w.head<3>() += f[k];
+      w.tail<3>() += Eigen::Vector3d(corners[k].x(), corners[k].y(), 0.0).cross(f[k]);
+    }
+    return w;
+  };
+  std::srand(7);
+  auto uniform = [] { return static_cast<double>(std::rand()) / RAND_MAX; };
+  for (int n = 0; n < 20000; ++n) {
+    Eigen::Vector3d f[4];
+    for (auto& fk : f) {
+      const double fz = uniform() < 0.2 ? 0.0 : uniform();  // some corners unloaded: the centre of pressure moves
+      // Tangential forces on the pyramid's faces and inside it.
+      const double ax = uniform() < 0.3 ? (uniform() < 0.5 ? -1.0 : 1.0) : 2.0 * uniform() - 1.0;
+      const double ay = uniform() < 0.3 ? (uniform() < 0.5 ? -1.0 : 1.0) : 2.0 * uniform() - 1.0;
+      fk = Eigen::Vector3d(ax * mu * fz, ay * mu * fz, fz);
+    }
+    const Eigen::Matrix<double, 8, 1> r = A * wrench(f);
+    ASSERT_LE(r.maxCoeff(), 1e-12) << "sample " << n;
+  }
+  // The largest turn: each corner's tangential force at the pyramid's corner, perpendicular-most to its lever.
+  Eigen::Vector3d f[4];
+  for (int k = 0; k < 4; ++k) {
+    const Eigen::Vector2d d = corners[k] - c;
+    f[k] = Eigen::Vector3d(-mu * (d.y() > 0 ? 1.0 : -1.0), mu * (d.x() > 0 ? 1.0 : -1.0), 1.0);
+  }
+  Eigen::Matrix<double, 6, 1> w = wrench(f);
+  const double tau_c = w[5] - (c.x() * w[1] - c.y() * w[0]);  // about the centre
+  EXPECT_NEAR(tau_c, mu * (X + Y) * 4.0, 1e-12);
+  EXPECT_NEAR((A * w).maxCoeff(), 0.0, 1e-12);
+  w[5] += 1e-3;
+  EXPECT_GT((A * w).maxCoeff(), 0.0);
 }
