@@ -71,10 +71,10 @@ struct WbcParams {
   /// The yaw torque of a sole whose support polygon fills at least 85% of its bounding box is bounded by that
   /// rectangle's exact contact wrench cone (rectangle_yaw_torque_rows: up to mu (X + Y) f_z, coupled with the
   /// tangential force and the centre of pressure) instead of |tau_z| <= mu r f_z, r the polygon centroid's distance
-  /// to its nearest edge. True by default for a body with neither waist nor arm joints (its upper body one rigid
-  /// block with the pelvis): only the feet can then hold its yaw against the swing leg's reaction (Unitree's
-  /// 12-joint G1: pelvis yaw swung 0.25-0.4 rad each way per step at 0.5 m/s with the disc bound, 1.6 N m). On
-  /// the 29-joint G1 it cost 0.8 m of 20 s walking at 0.5 m/s, so robots with a waist or arms keep the disc.
+  /// to its nearest edge. True by default for a body without waist joints: its upper body cannot turn against the
+  /// swing leg's yaw reaction, which the feet must then hold (Unitree's 12-joint G1: pelvis yaw swung 0.25-0.4 rad
+  /// each way per step at 0.5 m/s with the disc bound, 1.6 N m; TienKung 2 Lite fell walking backward). On the
+  /// 29-joint G1 it cost 0.8 m of 20 s walking at 0.5 m/s, so robots with a waist keep the disc.
   bool rectangle_yaw_cone = false;
   double limit_horizon = 0.05;  ///< horizon for joint position limits as acceleration bounds [s]
   double joint_omega = 0.0;     ///< low-level PD bandwidth around the q/dq references [rad/s]; 0: torque only

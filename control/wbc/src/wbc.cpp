@@ -162,7 +162,7 @@ WbcParams WbcParams::defaults(const model::Model& model, const model::Profile& p
   p.kp_com = wn * wn;
   p.kd_com = 2.0 * wn;
   p.passive_sole_roll = !has_ankle_roll(model, profile, 0) || !has_ankle_roll(model, profile, 1);
-  p.rectangle_yaw_cone = profile.waist_joints.empty() && profile.arm_joints.empty();
+  p.rectangle_yaw_cone = profile.waist_joints.empty();
   return p;
 }
 
