@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <utility>
 
 namespace oh::control {
 namespace {
@@ -126,6 +127,19 @@ std::vector<Eigen::Vector2d> foot_support_polygon(const model::Model& m, const m
     hull.erase(hull.begin() + static_cast<long>(best));
   }
   return hull;
+}
+
+/// Bounding box (lo, hi) of a polygon scaled by `scale` about c: the vertices c + scale (v - c). An empty polygon
+/// gives lo > hi.
+std::pair<Eigen::Vector2d, Eigen::Vector2d> scaled_bounding_box(const std::vector<Eigen::Vector2d>& poly,
+                                                                const Eigen::Vector2d& c, double scale) {
+  Eigen::Vector2d lo = Eigen::Vector2d::Constant(kInf), hi = Eigen::Vector2d::Constant(-kInf);
+  for (const Eigen::Vector2d& v : poly) {
+    const Eigen::Vector2d w = c + scale * (v - c);
+    lo = lo.cwiseMin(w);
+    hi = hi.cwiseMax(w);
+  }
+  return {lo, hi};
 }
 
 }  // namespace
@@ -286,13 +300,11 @@ WholeBodyController::WholeBodyController(const model::Model& model, const model:
     // |tau_z| <= mu r f_z with r the centroid's distance to the nearest edge: a rectangle inside it would also
     // confine the centre of pressure to that rectangle. The rows are sized for the rectangle (the flag may change
     // after construction); unused ones stay free.
-    double x_lo = kInf, x_hi = -kInf, y_lo = kInf, y_hi = -kInf;
-    for (const Eigen::Vector2d& p : poly)
-      x_lo = std::min(x_lo, p.x()), x_hi = std::max(x_hi, p.x()), y_lo = std::min(y_lo, p.y()), y_hi = std::max(y_hi, p.y());
-    const double box_area = (x_hi - x_lo) * (y_hi - y_lo);
-    s.yaw_rectangle[i] = box_area > 0 && 0.5 * a2 >= kRectangleFill * box_area;
-    s.yaw_box_center[i] = Eigen::Vector2d(0.5 * (x_lo + x_hi), 0.5 * (y_lo + y_hi));
-    s.yaw_box_half[i] = Eigen::Vector2d(0.5 * (x_hi - x_lo), 0.5 * (y_hi - y_lo));
+    const auto [lo, hi] = scaled_bounding_box(poly, s.support_centroid[i], 1.0);
+    const double box_area = (hi - lo).prod();
+    s.yaw_rectangle[i] = !poly.empty() && box_area > 0 && 0.5 * a2 >= kRectangleFill * box_area;
+    s.yaw_box_center[i] = 0.5 * (lo + hi);
+    s.yaw_box_half[i] = 0.5 * (hi - lo);
     double r = kInf;
     for (size_t k = 0; k < poly.size(); ++k) {
       const Eigen::Vector2d d = poly[(k + 1) % poly.size()] - poly[k];
@@ -574,13 +586,8 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
           const Eigen::Vector2d n(-u.y(), u.x());
           p += n * n.dot(z_local.head<2>() - s.support_centroid[i]);
         }
-        double x_lo = 1e9, x_hi = -1e9, y_lo = 1e9, y_hi = -1e9;
-        for (const auto& v : s.support[i]) {
-          const Eigen::Vector2d w = s.support_centroid[i] + P.cop_scale * (v - s.support_centroid[i]);
-          x_lo = std::min(x_lo, w.x()), x_hi = std::max(x_hi, w.x());
-          y_lo = std::min(y_lo, w.y()), y_hi = std::max(y_hi, w.y());
-        }
-        if (x_lo <= x_hi) p = Eigen::Vector2d(std::clamp(p.x(), x_lo, x_hi), std::clamp(p.y(), y_lo, y_hi));
+        const auto [lo, hi] = scaled_bounding_box(s.support[i], s.support_centroid[i], P.cop_scale);
+        if (lo.x() <= hi.x()) p = p.cwiseMax(lo).cwiseMin(hi);
         w_ref.head<3>() = f;
         w_ref[3] = p.y() * f.z();
         w_ref[4] = -p.x() * f.z();
