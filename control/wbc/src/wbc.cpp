@@ -643,10 +643,11 @@ const WbcOutput& WholeBodyController::update(const Eigen::VectorXd& q, const Eig
   for (int i = 0, r0 = s.n_act; i < 2; ++i) {
     const int c = nv + 6 * i;
     const bool rectangle = P.rectangle_yaw_cone && s.yaw_rectangle[i];
-    const double mu = P.mu, mu_z = rectangle ? 0.0 : mu * s.torsion_radius[i] * P.cop_scale;
-    // |f_x|, |f_y| <= mu f_z (and |tau_z| <= mu r f_z), two rows each: comp - coef fz <= 0 <= comp + coef fz.
+    const double mu = P.mu, mu_z = mu * s.torsion_radius[i] * P.cop_scale;
+    // |f_x|, |f_y| <= mu f_z (and |tau_z| <= mu r f_z unless the rectangle's cone bounds it), two rows each:
+    // comp - coef fz <= 0 <= comp + coef fz.
     for (const auto& [comp, coef] : std::array<std::pair<int, double>, 3>{{{0, mu}, {1, mu}, {5, mu_z}}}) {
-      if (coef == 0.0) continue;
+      if (comp == 5 && rectangle) continue;
       for (const double sgn : {-1.0, 1.0}) {
         pr.C(r0, c + comp) = 1.0;
         pr.C(r0, c + 2) = sgn * coef;
