@@ -9,8 +9,9 @@
 #   -r  robot (builtin, g1, h1, tienkung or a path), default g1;  -p  a profile YAML for every run
 #   -s  seeds, default "1 2 ... 10";  -k  push size [m/s], default 0.6;  -g  control on ground truth
 #   -d  instead: single pushes in these world directions [deg, 0 = forward], each at 8 instants of a stride
-#       (3.0, 3.1, ... 3.7 s); prints per direction which instants fell (X) and how many steps each took
-#       (steps_to_recover; "-": not back within 3 s)
+#       (3.0, 3.1, ... 3.7 s); prints per direction and instant "outcome/model": the outcome is X (fell) or the
+#       steps it took (steps_to_recover; "-": not back within 3 s), the model the least steps that could catch
+#       it in the walking controller's pendulum model (capturable_in_steps; "-": none within 3)
 # Prints one line per fallen seed (the push's time and direction in the world frame, x forward) and the count.
 # Runs two simulations at a time.
 set -euo pipefail
@@ -60,8 +61,11 @@ single() {  # direction instant -> "X" (fell), a step count, or "-" in $TMP/d<di
   local a=$1 t=$2 out v
   v=$(awk -v a="$a" -v k="$PUSH" 'BEGIN { r = a * atan2(0, -1) / 180; printf "%.4f,%.4f", k * cos(r), k * sin(r) }')
   out=$("$HUMANOID" "${RUN_ARGS[@]}" --duration "$(awk -v t="$t" 'BEGIN { print t + 3.5 }')" --push "t=$t,dv=$v" 2>&1) || true
-  if grep -q "FELL" <<<"$out"; then echo X
-  else grep -oE "recovered in [0-9]+ step" <<<"$out" | grep -oE "[0-9]+" || echo "-"; fi > "$TMP/d${a}_$t"
+  local model
+  model=$(grep -oE "come to rest in [0-9]+ step" <<<"$out" | grep -oE "[0-9]+" || echo "-")
+  if grep -q "FELL" <<<"$out"; then v=X
+  else v=$(grep -oE "recovered in [0-9]+ step" <<<"$out" | grep -oE "[0-9]+" || echo "-"); fi
+  echo "$v/$model" > "$TMP/d${a}_$t"
 }
 if [ -n "$DIRS" ]; then
   INSTANTS="3.0 3.1 3.2 3.3 3.4 3.5 3.6 3.7"
@@ -72,16 +76,19 @@ if [ -n "$DIRS" ]; then
     done
   done
   wait
-  n=0 fell=0 fast=0
+  n=0 fell=0 fast=0 cap=0 cap_ok=0
   for a in $DIRS; do
     line=""
     for t in $INSTANTS; do
-      r=$(cat "$TMP/d${a}_$t"); line="$line $r"; n=$((n + 1))
-      case $r in X) fell=$((fell + 1)) ;; -) ;; *) (( r <= 3 )) && fast=$((fast + 1)) ;; esac
+      rm=$(cat "$TMP/d${a}_$t"); r=${rm%/*}; m=${rm#*/}; line="$line $(printf '%-4s' "$rm")"; n=$((n + 1))
+      [ "$m" != "-" ] && cap=$((cap + 1))
+      case $r in X) fell=$((fell + 1)) ;; -) [ "$m" != "-" ] && cap_ok=$((cap_ok + 1)) ;;
+        *) (( r <= 3 )) && fast=$((fast + 1)); [ "$m" != "-" ] && cap_ok=$((cap_ok + 1)) ;; esac
     done
     echo "toward $a deg:$line"
   done
-  echo "$ROBOT single $PUSH m/s pushes at 0.5 m/s: survived $((n - fell)) of $n; back within 1-3 steps: $fast"
+  echo "$ROBOT single $PUSH m/s pushes at 0.5 m/s: survived $((n - fell)) of $n; back within 1-3 steps: $fast;" \
+       "capturable in the pendulum model: $cap, of which survived: $cap_ok"
   exit 0
 fi
 for seed in $SEEDS; do

@@ -69,6 +69,11 @@ void add_run(CLI::App& app) {
           const int n = p["steps_to_recover"].get<int>();
           outcome += fmt::format(" in {} step{}", n, n == 1 ? "" : "s");
         }
+        if (p.value("capturable_in_steps", nlohmann::json()).is_number()) {
+          const int n = p["capturable_in_steps"].get<int>();
+          outcome += n < 0 ? std::string(" (pendulum model: cannot come to rest within 3 steps)")
+                           : fmt::format(" (pendulum model: could come to rest in {} step{})", n, n == 1 ? "" : "s");
+        }
         std::cout << fmt::format("  push t={:.2f} s |{:.2f}| toward {:.0f} deg: {}\n", p["t"].get<double>(),
                                  p["magnitude"].get<double>(),
                                  std::atan2(v[1].get<double>(), v[0].get<double>()) * 180.0 / std::numbers::pi,

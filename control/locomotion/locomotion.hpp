@@ -193,6 +193,41 @@ LipmMpc::Input walking_mpc_input(const GaitParams& params, const FootstepPlanner
                                  const Eigen::Vector3d& cmd, const Eigen::Vector2d& com, const Eigen::Vector2d& com_vel,
                                  int planned = 5);
 
+/// Limits of the linear inverted pendulum's N-step capturability analysis: the pendulum, the least time between
+/// touchdowns, each foot's rectangular ZMP region and a box of step reach in the stance foot's frame.
+struct CaptureLimits {
+  double omega = 3.5;        ///< sqrt(g / z) [1/s]
+  double step_time = 0.3;    ///< least single-support time of every step after the first [s]
+  double half_length = 0.08, half_width = 0.03;  ///< half extents of a foot's ZMP rectangle [m]
+  double reach_x = 0.3;      ///< |step| along the stance foot's heading, ZMP-rectangle centre to centre [m]
+  /// Lateral distance of the next foot's ZMP-rectangle centre from the stance foot's, toward the swing side:
+  /// within [min_width, max_width] (no crossing) [m].
+  double min_width = 0.12, max_width = 0.5;
+  /// From a GaitParams: omega, the ZMP box, reach_x = max_step_x and [min_width, nominal_width + max_step_y],
+  /// both centred on the ZMP boxes (GaitParams::zmp_center), and step_time = min_single t_single. Reach and
+  /// step time are the caller's to scale (e.g. a controller's recovery limits).
+  static CaptureLimits from_gait(const GaitParams& gait, double min_single = 1.0);
+};
+
+/// N-step capturability of the linear inverted pendulum with finite feet (J. Koolen, T. de Boer, J. Rebula,
+/// A. Goswami, J. Pratt, "Capturability-based analysis and control of legged locomotion, Part 1: Theory and
+/// application to three simple gait models", IJRR 31(9), 2012, sec. 6): the least number of steps n in
+/// 0..n_max after which the pendulum can come to rest over its support, or -1 when none within n_max.
+///
+/// xi: the divergent component of motion (capture point, c + c'/omega) [m] relative to the stance foot's ZMP
+/// rectangle centre, in the stance foot's frame (x along its heading, y to its left). stance_side: kLeft or
+/// kRight (the next step goes to the other side, never crossing). first_step_time: time until the first step
+/// can touch down [s] (>= 0; the rest take lim.step_time).
+///
+/// Each step the capture point diverges from the centre of pressure p, xi(t) = p + (xi(0) - p) e^(omega t)
+/// (Koolen eq. 9). With rectangular ZMP regions and a box reach all in one heading, x and y separate into
+/// intervals: along x, capturable in n steps iff |xi_x| <= h_x + (a_(n-1) + L - h_x) e^(-omega t_1) with
+/// a_0 = h_x, a_k = h_x + (a_(k-1) + L - h_x) e^(-omega T) (for h_x = 0 the point-foot regions of Koolen eq.
+/// 26); along y the intervals alternate sides with the stance foot. Every step is taken as early as allowed
+/// (the fastest step is the best one for a capture point outside the support). Never throws.
+int capture_steps(const CaptureLimits& lim, const Eigen::Vector2d& xi, int stance_side, double first_step_time,
+                  int n_max = 3);
+
 /// Swing-foot reference: minimum-jerk in xy and yaw from lift-off to the (possibly moving) target, and a
 /// vertical profile z(s) = z_lift + (z_land - z_lift) s_mj + h 64 s^3 (1 - s)^3 with zero velocity at both ends.
 /// Source: T. Flash, N. Hogan, "The coordination of arm movements", J. Neurosci. 5(7), 1985 (minimum jerk).

@@ -107,6 +107,8 @@ nlohmann::json run(const RunOptions& opt) {
     double t, magnitude;
     Eigen::Vector3d value;  // world: velocity change [m/s] or force [N]
     bool force;
+    double end;  // when it has been applied [s]
+    int capture_steps = -2;  // walking: WalkController::capture_steps just after it (-2: not evaluated)
   };
   std::vector<PushRecord> push_records;
   for (const auto& text : opt.pushes) {
@@ -122,7 +124,8 @@ nlohmann::json run(const RunOptions& opt) {
       sim.add_random_pushes(p.random_dv, p.random_period, p.random_period, opt.duration);
     }
   }
-  for (const auto& d : sim.disturbances()) push_records.push_back({d.t, d.value.norm(), d.value, d.kind == sim::Disturbance::Kind::kForce});
+  for (const auto& d : sim.disturbances()) push_records.push_back({d.t, d.value.norm(), d.value, d.kind == sim::Disturbance::Kind::kForce,
+                            d.t + (d.kind == sim::Disturbance::Kind::kForce ? d.duration : 0.0)});
 
   std::unique_ptr<Controller> controller_ptr;
   WalkController* walker = nullptr;
@@ -232,6 +235,12 @@ nlohmann::json run(const RunOptions& opt) {
         if (loaded) foot_last[i] = p;
       }
     }
+    // The capture point a push left, judged once a whole tick has passed since it ended (the finite-difference
+    // CoM velocity then no longer straddles it).
+    if (walker)
+      for (PushRecord& p : push_records)
+        if (p.capture_steps == -2 && sim.time() >= p.end + 2.0 * hw.control_dt() - 1e-9)
+          p.capture_steps = walker->capture_steps(g.com, com_vel);
     max_tilt = std::max(max_tilt, tilt);
     com_err_sq += (g.com.head<2>() - controller.com_xy_reference().value_or(com_ref)).squaredNorm();
     ++samples;
@@ -279,6 +288,10 @@ nlohmann::json run(const RunOptions& opt) {
                        {push_records[i].value.x(), push_records[i].value.y(), push_records[i].value.z()}},
                       {"recovered", recovered},
                       {"steps_to_recover", steps_to_recover(i, recovered)},
+                      // The least steps that could catch the push under the walking controller's own pendulum model
+                      // and limits (-1: none within 3; null: not walking or not reached).
+                      {"capturable_in_steps", push_records[i].capture_steps >= -1
+                                                  ? nlohmann::json(push_records[i].capture_steps) : nlohmann::json(nullptr)},
                       {"settle_s", settle_time[i] >= 0 ? settle_time[i] - push_records[i].t : -1.0}});
   }
   r["controller_tick_us"] = {{"p50", percentile(tick_us, 0.5)}, {"p99", percentile(tick_us, 0.99)}};

@@ -680,6 +680,51 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
   for (size_t k = 0; k < out.size(); ++k) out[k] = MotorCommand{o.q_ref[k], o.dq_ref[k], o.kp[k], o.kd[k], o.tau[k]};
 }
 
+int WalkController::capture_steps(const Eigen::Vector3d& com, const Eigen::Vector3d& com_vel) const {
+  control::GaitParams reach = gait_;
+  reach.max_step_x *= reach_scale_;
+  reach.max_step_y *= reach_scale_;
+  const double min_single = std::min(timing_min_single_, recovery_min_single_);
+  const control::CaptureLimits lim = control::CaptureLimits::from_gait(reach, min_single);
+  const Eigen::Vector2d xi = com.head<2>() + com_vel.head<2>() / gait_.omega();
+  // The capture point relative to a foot's ZMP box centre, in that foot's frame.
+  auto rel = [&](const control::Footstep& f) {
+    return Eigen::Vector2d(Eigen::Rotation2Dd(-f.yaw) * (xi - gait_.zmp_box_center(f)));
+  };
+  if (phase_ == Phase::kSingle)
+    return control::capture_steps(lim, rel(stance_), stance_.side, std::max(lim.step_time - phase_t_, 0.0));
+  // Both feet down: at rest when the capture point lies in the hull of the two ZMP boxes (8 corners, monotone
+  // chain); else either foot may stay while the other steps at once.
+  std::vector<Eigen::Vector2d> pts;
+  for (const control::Footstep* f : {&stance_, &prev_}) {
+    const Eigen::Rotation2Dd R(f->yaw);
+    for (const double sx : {-1.0, 1.0})
+      for (const double sy : {-1.0, 1.0})
+        pts.push_back(gait_.zmp_box_center(*f) + R * Eigen::Vector2d(sx * gait_.zmp_half_length, sy * gait_.zmp_half_width));
+  }
+  std::sort(pts.begin(), pts.end(), [](const auto& a, const auto& b) { return a.x() < b.x() || (a.x() == b.x() && a.y() < b.y()); });
+  auto cross = [](const Eigen::Vector2d& o, const Eigen::Vector2d& a, const Eigen::Vector2d& b) {
+    return (a - o).x() * (b - o).y() - (a - o).y() * (b - o).x();
+  };
+  std::vector<Eigen::Vector2d> hull;
+  for (int pass = 0; pass < 2; ++pass) {  // lower chain left to right, then upper chain back: counter-clockwise
+    const size_t base = hull.size();
+    for (const Eigen::Vector2d& p : pts) {
+      while (hull.size() >= base + 2 && cross(hull[hull.size() - 2], hull.back(), p) <= 0) hull.pop_back();
+      hull.push_back(p);
+    }
+    hull.pop_back();
+    std::reverse(pts.begin(), pts.end());
+  }
+  if (inside_margin(hull, xi) >= 0) return 0;
+  int best = -1;
+  for (const control::Footstep* f : {&stance_, &prev_}) {
+    const int n = control::capture_steps(lim, rel(*f), f->side, lim.step_time);
+    if (n >= 0 && (best < 0 || n < best)) best = n;
+  }
+  return best;
+}
+
 std::pair<double, double> WalkController::mpc_solve_us() const {
   return {percentile(mpc_us_, 0.5), percentile(mpc_us_, 0.99)};
 }

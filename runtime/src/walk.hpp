@@ -31,6 +31,12 @@ class WalkController : public Controller {
   int steps_taken() const { return steps_taken_; }
   /// Median and 99th percentile of the MPC solve time [us].
   std::pair<double, double> mpc_solve_us() const;
+  /// The least number of steps (0-3) that can bring a capture point to rest under this controller's own pendulum
+  /// model and recovery limits (control::capture_steps: the MPC's ZMP boxes and step reach, every step as quick
+  /// as recovery allows, the swing in the air landing as soon as it may), from the current support: -1 when
+  /// none within 3 steps. com, com_vel: world [m, m/s]; the capture point is c + c'/omega in xy. A capture point
+  /// that is not capturable here can be caught only by means the model leaves out (crossing steps, momentum).
+  int capture_steps(const Eigen::Vector3d& com, const Eigen::Vector3d& com_vel) const;
   /// Gives the controller the ground's upward unit normal at a world point (xy) [m] (a known terrain, e.g. from a
   /// map): swing soles then land parallel to the ground there. Unset (the default): blind, soles land level.
   using NormalFn = std::function<Eigen::Vector3d(const Eigen::Vector2d&)>;

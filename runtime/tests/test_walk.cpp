@@ -127,8 +127,24 @@ TEST(WalkBuiltin, PushesWhileWalkingAreAbsorbedBySteppingSooner) {
     // Steps start again with the capture point where the unpushed gait had it within 2-4 steps (measured 3, 3, 4, 2).
     ASSERT_TRUE(p["steps_to_recover"].is_number()) << p.dump();
     EXPECT_LE(p["steps_to_recover"].get<int>(), 6) << p.dump();
+    // Within what the controller's own pendulum model could bring to rest in one step (control::capture_steps).
+    EXPECT_EQ(p["capturable_in_steps"], 1) << p.dump();
   }
   EXPECT_LT(r["max_tilt_rad"].get<double>(), 0.2);
+}
+
+TEST(WalkBuiltin, APushBeyondThePendulumModelsReachIsReportedAsSuch) {
+  // A 1.5 m/s push to the right while the right foot stands (the left one may not cross over to catch it): the
+  // controller's pendulum model cannot bring it to rest within 3 steps, and the robot falls. The same push to
+  // the left is one step for the model (the robot still falls: its legs cannot step that far that fast).
+  for (const char* push : {"t=3.0,dv=0,-1.5", "t=3.0,dv=0,1.5"}) {
+    oh::runtime::RunOptions o = walk_options("0.5,0,0", 4.5);
+    o.pushes = {push};
+    const auto r = oh::runtime::run(o);
+    ASSERT_EQ(r["pushes"].size(), 1u);
+    EXPECT_TRUE(r["fell"].get<bool>()) << push;
+    EXPECT_EQ(r["pushes"][0]["capturable_in_steps"], push[11] == '-' ? -1 : 1) << push;
+  }
 }
 
 TEST(WalkBuiltin, StepsToRecoverCountsOneForANegligiblePush) {

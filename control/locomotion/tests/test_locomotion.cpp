@@ -409,3 +409,92 @@ TEST(GaitParams, ZmpBoxFitsInsideTheSupportPolygon) {
   EXPECT_NEAR(p.zmp_box_center(right).x(), 1.0 + p.zmp_center.x(), 1e-12);
   EXPECT_NEAR(p.zmp_box_center(right).y(), -0.1 - p.zmp_center.y(), 1e-12);
 }
+
+namespace {
+
+/// Integrates the pendulum c'' = omega^2 (c - p) along one axis with RK4 (1e-4 s steps) for `t` seconds.
+void integrate_lipm(double omega, double p, double t, double& c, double& cd) {
+  const int n = std::max(1, static_cast<int>(std::ceil(t / 1e-4)));
+  const double h = t / n;
+  for (int i = 0; i < n; ++i) {
+    auto acc = [&](double x) { return omega * omega * (x - p); };
+    const double k1c = cd, k1v = acc(c);
+    const double k2c = cd + 0.5 * h * k1v, k2v = acc(c + 0.5 * h * k1c);
+    const double k3c = cd + 0.5 * h * k2v, k3v = acc(c + 0.5 * h * k2c);
+    const double k4c = cd + h * k3v, k4v = acc(c + h * k3c);
+    c += h / 6 * (k1c + 2 * k2c + 2 * k3c + k4c);
+    cd += h / 6 * (k1v + 2 * k2v + 2 * k3v + k4v);
+  }
+}
+
+}  // namespace
+
+TEST(Capturability, PointFeetMatchKoolensClosedForm) {
+  // Point feet (h = 0) and free lateral placement: the N-step capture regions along x are the discs of radius
+  // d_N = L sum_{k=1..N} e^(-k omega T) (Koolen et al. 2012, Part 1, eq. 26 with r = 0).
+  CaptureLimits lim;
+  lim.omega = 3.4, lim.step_time = 0.3, lim.half_length = 0.0, lim.half_width = 0.0, lim.reach_x = 0.4;
+  lim.min_width = 0.0, lim.max_width = 0.4;
+  const double b = std::exp(-lim.omega * lim.step_time);
+  double d = 0.0;
+  for (int n = 1; n <= 3; ++n) {
+    d += lim.reach_x * std::pow(b, n);
+    for (int side : {kLeft, kRight}) {
+      EXPECT_EQ(capture_steps(lim, {d - 1e-9, 0.0}, side, lim.step_time), n) << n;
+      EXPECT_EQ(capture_steps(lim, {-(d - 1e-9), 0.0}, side, lim.step_time), n) << n;
+      EXPECT_EQ(capture_steps(lim, {d + 1e-6, 0.0}, side, lim.step_time), n == 3 ? -1 : n + 1) << n;
+    }
+  }
+}
+
+TEST(Capturability, SagittalBoundMatchesAnIntegratedPendulumOnItsExtremeStrategy) {
+  // The sagittal bound after a push, checked against the pendulum integrated numerically under the strategy
+  // that reaches furthest (centre of pressure at the front edge, every step at full reach and as early as
+  // allowed): just inside the n-step bound the capture point ends within the last foot's ZMP box, just
+  // outside it does not.
+  const CaptureLimits lim = CaptureLimits::from_gait(params(), 0.5);
+  const double t1 = 0.12;  // the swing in the air lands in 0.12 s
+  for (int n = 1; n <= 3; ++n) {
+    // Bisect the largest capture point along x that capture_steps gives n steps or fewer.
+    double lo = 0.0, hi = 2.0;
+    for (int it = 0; it < 60; ++it) {
+      const double mid = 0.5 * (lo + hi);
+      const int k = capture_steps(lim, {mid, 0.0}, kLeft, t1, n);
+      (k >= 0 ? lo : hi) = mid;
+    }
+    for (const double eps : {-1e-4, 1e-4}) {
+      double c = 0.0, cd = (lo + eps) * lim.omega;  // the CoM over the stance box centre, xi = c + cd / omega
+      double foot = 0.0;
+      for (int s = 0; s < n; ++s) {
+        integrate_lipm(lim.omega, foot + lim.half_length, s == 0 ? t1 : lim.step_time, c, cd);
+        foot += lim.reach_x;
+      }
+      const double xi = c + cd / lim.omega - foot;
+      if (eps < 0) EXPECT_LE(std::abs(xi), lim.half_length + 1e-6) << n;
+      else EXPECT_GT(std::abs(xi), lim.half_length) << n;
+    }
+  }
+}
+
+TEST(Capturability, LateralPushesTowardTheStanceSideNeedAnExtraStep) {
+  // Standing on the left foot (step time 0.2 s, the swing in the air lands in 0.1 s, omega 3.4 1/s): a capture
+  // point 6 cm left of the stance box centre cannot be caught by the next step (the right foot may not cross
+  // over, and after it the capture point may lie at most at the left box's edge, 3 cm), but two steps do. By
+  // hand: at the right foot's touchdown the capture point may lie up to -0.12 + 0.03 + 0.35 e^(-0.68) = 0.087 m
+  // left of the left box centre (the right foot's one-step region, placed at least 0.12 m to the right), so
+  // now up to 0.03 + (0.087 - 0.03) e^(-0.34) = 0.070 m. 15 cm to the right takes one step. Mirrored for the
+  // right foot.
+  const CaptureLimits lim = CaptureLimits::from_gait(params(), 0.5);
+  EXPECT_EQ(capture_steps(lim, {0.0, 0.06}, kLeft, 0.1), 2);
+  EXPECT_EQ(capture_steps(lim, {0.0, 0.069}, kLeft, 0.1), 2);
+  EXPECT_EQ(capture_steps(lim, {0.0, 0.071}, kLeft, 0.1), -1);
+  EXPECT_EQ(capture_steps(lim, {0.0, 0.15}, kLeft, 0.1), -1);
+  EXPECT_EQ(capture_steps(lim, {0.0, -0.15}, kLeft, 0.1), 1);
+  EXPECT_EQ(capture_steps(lim, {0.0, -0.06}, kRight, 0.1), 2);
+  EXPECT_EQ(capture_steps(lim, {0.0, 0.15}, kRight, 0.1), 1);
+  // Inside the stance box nothing needs a step; far ahead nothing catches it within three.
+  EXPECT_EQ(capture_steps(lim, {0.02, 0.01}, kLeft, 0.1), 0);
+  EXPECT_EQ(capture_steps(lim, {1.5, 0.0}, kLeft, 0.1), -1);
+  EXPECT_EQ(capture_steps(lim, {0.0, 0.06}, kLeft, 0.1, 1), -1);
+  EXPECT_EQ(capture_steps(lim, {NAN, 0.0}, kLeft, 0.1), -1);
+}
