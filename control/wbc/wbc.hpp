@@ -133,6 +133,11 @@ struct WbcOutput {
 Eigen::Matrix<double, 8, 6> rectangle_yaw_torque_rows(double half_x, double half_y, double mu,
                                                       const Eigen::Vector2d& center);
 
+/// Convex hull of points in the plane (xy, any units), counter-clockwise, collinear points dropped (A. M. Andrew,
+/// "Another efficient algorithm for convex hulls in two dimensions", Inf. Process. Lett. 9(5), 1979: the monotone
+/// chain). Fewer than 3 points come back as they are. Never throws.
+std::vector<Eigen::Vector2d> convex_hull(std::vector<Eigen::Vector2d> points);
+
 /// TSID-style whole-body controller for any humanoid with a Profile. No per-robot code.
 class WholeBodyController {
  public:

@@ -693,8 +693,8 @@ int WalkController::capture_steps(const Eigen::Vector3d& com, const Eigen::Vecto
   };
   if (phase_ == Phase::kSingle)
     return control::capture_steps(lim, rel(stance_), stance_.side, std::max(lim.step_time - phase_t_, 0.0));
-  // Both feet down: at rest when the capture point lies in the hull of the two ZMP boxes (8 corners, monotone
-  // chain); else either foot may stay while the other steps at once.
+  // Both feet down: at rest when the capture point lies in the hull of the two ZMP boxes; else either foot may
+  // stay while the other steps at once.
   std::vector<Eigen::Vector2d> pts;
   for (const control::Footstep* f : {&stance_, &prev_}) {
     const Eigen::Rotation2Dd R(f->yaw);
@@ -702,20 +702,7 @@ int WalkController::capture_steps(const Eigen::Vector3d& com, const Eigen::Vecto
       for (const double sy : {-1.0, 1.0})
         pts.push_back(gait_.zmp_box_center(*f) + R * Eigen::Vector2d(sx * gait_.zmp_half_length, sy * gait_.zmp_half_width));
   }
-  std::sort(pts.begin(), pts.end(), [](const auto& a, const auto& b) { return a.x() < b.x() || (a.x() == b.x() && a.y() < b.y()); });
-  auto cross = [](const Eigen::Vector2d& o, const Eigen::Vector2d& a, const Eigen::Vector2d& b) {
-    return (a - o).x() * (b - o).y() - (a - o).y() * (b - o).x();
-  };
-  std::vector<Eigen::Vector2d> hull;
-  for (int pass = 0; pass < 2; ++pass) {  // lower chain left to right, then upper chain back: counter-clockwise
-    const size_t base = hull.size();
-    for (const Eigen::Vector2d& p : pts) {
-      while (hull.size() >= base + 2 && cross(hull[hull.size() - 2], hull.back(), p) <= 0) hull.pop_back();
-      hull.push_back(p);
-    }
-    hull.pop_back();
-    std::reverse(pts.begin(), pts.end());
-  }
+  const std::vector<Eigen::Vector2d> hull = control::convex_hull(std::move(pts));
   if (inside_margin(hull, xi) >= 0) return 0;
   int best = -1;
   for (const control::Footstep* f : {&stance_, &prev_}) {

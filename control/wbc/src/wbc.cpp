@@ -27,27 +27,6 @@ Eigen::Vector3d orientation_error(const Eigen::Matrix3d& R_ref, const Eigen::Mat
   return axis * angle;
 }
 
-/// Convex hull of points in the plane, counter-clockwise, collinear points dropped (Andrew's monotone chain).
-std::vector<Eigen::Vector2d> convex_hull(std::vector<Eigen::Vector2d> flat) {
-  if (flat.size() < 3) return flat;
-  std::sort(flat.begin(), flat.end(), [](const auto& a, const auto& b) { return a.x() < b.x() || (a.x() == b.x() && a.y() < b.y()); });
-  auto cross = [](const Eigen::Vector2d& o, const Eigen::Vector2d& a, const Eigen::Vector2d& b) {
-    return (a - o).x() * (b - o).y() - (a - o).y() * (b - o).x();
-  };
-  std::vector<Eigen::Vector2d> hull(2 * flat.size() + 1);
-  size_t k = 0;
-  for (size_t i = 0; i < flat.size(); ++i) {
-    while (k >= 2 && cross(hull[k - 2], hull[k - 1], flat[i]) <= 1e-12) --k;
-    hull[k++] = flat[i];
-  }
-  for (size_t i = flat.size() - 1, t = k + 1; i > 0; --i) {
-    while (k >= t && cross(hull[k - 2], hull[k - 1], flat[i - 1]) <= 1e-12) --k;
-    hull[k++] = flat[i - 1];
-  }
-  hull.resize(k > 0 ? k - 1 : 0);
-  return hull;
-}
-
 /// The support polygon of a foot in its sole frame (x, y about the sole centre), counter-clockwise, from the
 /// collision geometry of the foot body and the jointless bodies welded below it at the nominal configuration:
 /// the convex hull of the geometry points within `tol` of the sole plane (sphere and capsule bottoms, box
@@ -143,6 +122,26 @@ std::pair<Eigen::Vector2d, Eigen::Vector2d> scaled_bounding_box(const std::vecto
 }
 
 }  // namespace
+
+std::vector<Eigen::Vector2d> convex_hull(std::vector<Eigen::Vector2d> flat) {
+  if (flat.size() < 3) return flat;
+  std::sort(flat.begin(), flat.end(), [](const auto& a, const auto& b) { return a.x() < b.x() || (a.x() == b.x() && a.y() < b.y()); });
+  auto cross = [](const Eigen::Vector2d& o, const Eigen::Vector2d& a, const Eigen::Vector2d& b) {
+    return (a - o).x() * (b - o).y() - (a - o).y() * (b - o).x();
+  };
+  std::vector<Eigen::Vector2d> hull(2 * flat.size() + 1);
+  size_t k = 0;
+  for (size_t i = 0; i < flat.size(); ++i) {
+    while (k >= 2 && cross(hull[k - 2], hull[k - 1], flat[i]) <= 1e-12) --k;
+    hull[k++] = flat[i];
+  }
+  for (size_t i = flat.size() - 1, t = k + 1; i > 0; --i) {
+    while (k >= t && cross(hull[k - 2], hull[k - 1], flat[i - 1]) <= 1e-12) --k;
+    hull[k++] = flat[i - 1];
+  }
+  hull.resize(k > 0 ? k - 1 : 0);
+  return hull;
+}
 
 Eigen::Matrix<double, 8, 6> rectangle_yaw_torque_rows(double half_x, double half_y, double mu,
                                                       const Eigen::Vector2d& center) {
