@@ -144,6 +144,8 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
     mpc_ = control::LipmMpc(reach);
     mpc_.w_zmp = tuned.w_zmp, mpc_.w_step = tuned.w_step, mpc_.w_step_lateral = tuned.w_step_lateral;
     mpc_.w_dcm = tuned.w_dcm, mpc_.w_jerk = tuned.w_jerk;
+    // The same reach, with the quickest recovery step, for the capture analysis (capture_steps).
+    capture_limits_ = control::CaptureLimits::from_gait(reach, std::min(timing_min_single_, recovery_min_single_));
   }
 }
 
@@ -681,11 +683,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
 }
 
 int WalkController::capture_steps(const Eigen::Vector3d& com, const Eigen::Vector3d& com_vel) const {
-  control::GaitParams reach = gait_;
-  reach.max_step_x *= reach_scale_;
-  reach.max_step_y *= reach_scale_;
-  const double min_single = std::min(timing_min_single_, recovery_min_single_);
-  const control::CaptureLimits lim = control::CaptureLimits::from_gait(reach, min_single);
+  const control::CaptureLimits& lim = capture_limits_;
   const Eigen::Vector2d xi = com.head<2>() + com_vel.head<2>() / gait_.omega();
   // The capture point relative to a foot's ZMP box centre, in that foot's frame.
   auto rel = [&](const control::Footstep& f) {

@@ -102,6 +102,7 @@ class WalkController : public Controller {
   std::vector<double> touchdown_tilt_error_;
   double stop_step_scale_ = 10.0;  ///< the MPC's step-tracking weights multiply by this under a zero command
   double reach_scale_ = 2.0;  ///< the MPC's step reach relative to the footstep planner's (max_step_x, max_step_y)
+  control::CaptureLimits capture_limits_;  ///< the MPC's reach and the quickest recovery step (capture_steps)
   /// The rate d swing_tau / dt that ends the swing `remaining` seconds from now.
   double swing_rate(double remaining) const;
   control::LipmMpc::Output mpc_out_;  ///< the chosen solve
