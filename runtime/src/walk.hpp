@@ -89,12 +89,19 @@ class WalkController : public Controller {
   /// (the DCM ran off, e.g. after a push), the WBC's cop_scale is at most recovery_cop_scale, the landing point
   /// adapts until recovery_swing_freeze of the swing and single support may shorten to recovery_min_single of
   /// t_single; once past the first two steps, swings on level ground lift the foot recovery_step_height of the
-  /// step height.
+  /// step height, and the WBC damps the centroidal angular momentum (WbcParams::w_ang_mom) with the weight
+  /// recovery_ang_mom w_com / (m z_c)^2, m the total mass [kg] and z_c the gait's CoM height [m]: that scale makes
+  /// the task's L' error [N m] (of order m z_c times a CoM acceleration) weigh recovery_ang_mom times as much as
+  /// the same CoM acceleration error, on any robot.
   double recover_until_ = -1.0;  ///< time until which the controller is in recovery mode [s]
   double recovery_time_ = 3.5;   ///< [s]
   double recovery_cop_scale_ = 0.6, recovery_swing_freeze_ = 1.0, recovery_min_single_ = 0.45;
   double recovery_step_height_ = 0.3;  ///< swing apex after a push, a fraction of the gait's step height
-  double low_swing_until_ = -1.0;  ///< time until which swings are low (recovery after the first two steps) [s]
+  double recovery_ang_mom_ = 5.0;      ///< angular momentum damping during recovery, relative to the CoM task [-]
+  double recovery_ang_mom_weight_ = 0.0;  ///< the WBC weight it gives [(kg m^2/s^2)^-2]
+  /// Time until which the controller recovers from a push past its first two steps [s]: swings are low and the
+  /// angular momentum is damped.
+  double pushed_until_ = -1.0;
   double uneven_until_ = -1.0;  ///< time until which the ground counts as uneven (a foot landed off level) [s]
   double swing_apex_ = 0.0;  ///< apex of the swings planned this tick [m]
   NormalFn terrain_normal_;  ///< known terrain, or empty (blind)
