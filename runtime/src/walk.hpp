@@ -89,7 +89,7 @@ class WalkController : public Controller {
   /// (the DCM ran off, e.g. after a push), the WBC's cop_scale is at most recovery_cop_scale, the landing point
   /// adapts until recovery_swing_freeze of the swing and single support may shorten to recovery_min_single of
   /// t_single; once past the first two steps, swings on level ground lift the foot recovery_step_height of the
-  /// step height, and the WBC damps the centroidal angular momentum (WbcParams::w_ang_mom) with the weight
+  /// step height, and after a push (observed_push_until_) the WBC damps the centroidal angular momentum (WbcParams::w_ang_mom) with the weight
   /// recovery_ang_mom w_com / (m z_c)^2, m the total mass [kg] and z_c the gait's CoM height [m]: that scale makes
   /// the task's L' error [N m] (of order m z_c times a CoM acceleration) weigh recovery_ang_mom times as much as
   /// the same CoM acceleration error, on any robot.
@@ -102,6 +102,14 @@ class WalkController : public Controller {
   /// Time until which the controller recovers from a push past its first two steps [s]: swings are low and the
   /// angular momentum is damped.
   double pushed_until_ = -1.0;
+  /// Push detection by a momentum observer (see update()): a horizontal CoM velocity change that the measured
+  /// contact forces do not explain, larger than push_threshold sqrt(g z_c), counts as a push for recovery_time.
+  /// The angular momentum damping needs both this and pushed_until_.
+  double push_threshold_ = 0.12;                     ///< [-]
+  static constexpr double push_observer_gain = 3.0;  ///< [1/s]
+  Eigen::Vector2d push_observer_v_ = Eigen::Vector2d::Zero();  ///< CoM velocity the contact forces predict [m/s]
+  bool push_observer_on_ = false;
+  double observed_push_until_ = -1.0;  ///< [s]
   double uneven_until_ = -1.0;  ///< time until which the ground counts as uneven (a foot landed off level) [s]
   double swing_apex_ = 0.0;  ///< apex of the swings planned this tick [m]
   NormalFn terrain_normal_;  ///< known terrain, or empty (blind)
