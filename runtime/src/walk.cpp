@@ -689,13 +689,14 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
   // (0.5-1.7 rad from its target after 1.0 m/s pushes on G1) while the stance foot unloads. Only after a push the
   // momentum observer saw: H1's plain walking trips the recovery trigger, and with the damping on at the 4 cm
   // step's riser its base tilted 0.45 rad (0.11 without). At recovery_ang_mom 5, single 1.0 m/s pushes (8
-  // directions x 8 instants, 0.5 m/s walk) survived: G1 47 of 64 (40 without; 44 at 7), built-in 50 (52 without: within the count's noise of +-4);
-  // random:0.6:3: G1 79 of seeds 1-80 (71), built-in 20 of 20 (20). H1: see the constructor. Not from the start of
-  // walking, which trips recovery too: G1 then walked 5.4 m in 20 s at 0.5 m/s; and not all the time (w_ang_mom
-  // 2: 7.2 m, not 8.95).
+  // directions x 8 instants, 0.5 m/s walk) survived: G1 47 of 64 (40 without; 44 at 7), built-in 50 (52 without:
+  // within the count's noise of +-4); random:0.6:3: G1 79 of seeds 1-80 (71), built-in 20 of 20 (20). H1: see the
+  // constructor. Not from the start of walking, which trips recovery too: G1 then walked 5.4 m in 20 s at
+  // 0.5 m/s; and not all the time (w_ang_mom 2: 7.2 m, not 8.95).
   if (t < recover_until_) wbc_.params().cop_scale = std::min(cop_scale, recovery_cop_scale_);
   const double w_ang_mom = wbc_.params().w_ang_mom;
-  if (t < pushed_until_ && t < observed_push_until_) wbc_.params().w_ang_mom = std::max(w_ang_mom, recovery_ang_mom_weight_);
+  if (t < pushed_until_ && t < observed_push_until_)
+    wbc_.params().w_ang_mom = std::max(w_ang_mom, recovery_ang_mom_weight_);
   const control::WbcOutput& o = wbc_.update(est.q, est.v, targets_);
   wbc_.params().cop_scale = cop_scale;
   wbc_.params().w_ang_mom = w_ang_mom;

@@ -89,10 +89,10 @@ class WalkController : public Controller {
   /// (the DCM ran off, e.g. after a push), the WBC's cop_scale is at most recovery_cop_scale, the landing point
   /// adapts until recovery_swing_freeze of the swing and single support may shorten to recovery_min_single of
   /// t_single; once past the first two steps, swings on level ground lift the foot recovery_step_height of the
-  /// step height, and after a push (observed_push_until_) the WBC damps the centroidal angular momentum (WbcParams::w_ang_mom) with the weight
-  /// recovery_ang_mom w_com / (m z_c)^2, m the total mass [kg] and z_c the gait's CoM height [m]: that scale makes
-  /// the task's L' error [N m] (of order m z_c times a CoM acceleration) weigh recovery_ang_mom times as much as
-  /// the same CoM acceleration error, on any robot.
+  /// step height, and after a push (observed_push_until_) the WBC damps the centroidal angular momentum
+  /// (WbcParams::w_ang_mom) with the weight recovery_ang_mom w_com / (m z_c)^2, m the total mass [kg] and z_c the
+  /// gait's CoM height [m]: that scale makes the task's L' error [N m] (of order m z_c times a CoM acceleration)
+  /// weigh recovery_ang_mom times as much as the same CoM acceleration error, on any robot.
   double recover_until_ = -1.0;  ///< time until which the controller is in recovery mode [s]
   double recovery_time_ = 3.5;   ///< [s]
   double recovery_cop_scale_ = 0.6, recovery_swing_freeze_ = 1.0, recovery_min_single_ = 0.45;
