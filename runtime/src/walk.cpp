@@ -16,6 +16,11 @@
 namespace oh::runtime {
 namespace {
 
+// The steepest ground the blind slope estimate assumes (20 degrees), and the least rise between two footholds it
+// counts (below: level ground, where the measured sole heights differ by a millimetre or two) over a run along the
+// heading of at least kMinRun.
+constexpr double kMaxGroundSlope = 0.36, kMinRise = 0.005, kMinRun = 0.03;
+
 double wrap(double a) { return std::atan2(std::sin(a), std::cos(a)); }
 
 /// Orientation of the floating base (world <- base) in configuration q: the free joint of the profile's base body.
@@ -154,6 +159,11 @@ WalkController::WalkController(const model::Model& model, const model::Profile& 
     // The same reach, with the quickest recovery step, for the capture analysis (capture_steps).
     capture_limits_ = control::CaptureLimits::from_gait(reach, std::min(timing_min_single_, recovery_min_single_));
   }
+}
+
+double WalkController::predicted_ground_z(const control::Footstep& stance, const Eigen::Vector2d& land) const {
+  const Eigen::Vector2d h(std::cos(stance.yaw), std::sin(stance.yaw));
+  return stance.z + ground_slope_ * h.dot(land - stance.pos);
 }
 
 control::SwingTrajectory WalkController::planned_swing(const control::Footstep& lift, const control::Footstep& land,
@@ -301,6 +311,7 @@ void WalkController::apply_overrides() {
       {"recovery_min_single", &recovery_min_single_},
       {"recovery_step_height", &recovery_step_height_},
       {"recovery_ang_mom", &recovery_ang_mom_},
+      {"slope_estimate", &slope_estimate_},
       {"push_threshold", &push_threshold_},
       {"passive_sole_roll", &passive_sole_roll},
       {"rectangle_yaw_cone", &rectangle_yaw_cone}};
@@ -345,6 +356,8 @@ void WalkController::reset(const RobotState& state, const Estimate& est) {
   push_observer_on_ = false;
   stance_ = measured_step(est.q, control::kLeft);
   prev_ = measured_step(est.q, control::kRight);
+  foothold_z_ = {stance_.z, prev_.z};
+  ground_slope_ = last_step_slope_ = slope_min_ = slope_max_ = 0.0;
   const Eigen::Vector3d c = wbc_.com(est.q);
   const Eigen::Vector2d mid = 0.5 * (stance_.pos + prev_.pos);
   com_offset_ = c.head<2>() - mid;
@@ -477,6 +490,9 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
     target_ = mpc_out_.steps[1];
     if (!fixed0) {
       swing_.land = target_;
+      control::Footstep from = stance_;
+      from.z = swing_stance_z_;  // the stance height the swing was planned from
+      swing_.z_land = predicted_ground_z(from, target_.pos);
       if (terrain_normal_) swing_.land_normal = terrain_normal_(target_.pos);
     }
   } else {
@@ -554,7 +570,23 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
         phase_ = Phase::kStand;
       } else {
         phase_ = Phase::kSingle;
-        swing_ = planned_swing(prev_, target_, stance_.z, gait_.t_single);
+        // The slope between the foot about to lift and the stance foot (both heights measured through the
+        // double support), along the stance heading; steps shorter than 3 cm along it say nothing.
+        const Eigen::Vector2d h(std::cos(stance_.yaw), std::sin(stance_.yaw));
+        const double run = h.dot(stance_.pos - prev_.pos);
+        // The lifting foot's height as it stood in its own single support (at lift-off its heel is already up).
+        const double rise = stance_.z - foothold_z_[static_cast<size_t>(prev_.side)];
+        if (std::abs(run) > kMinRun) {  // a step in place (or a short recovery step) says nothing: keep the estimate
+          const double step_slope = std::abs(rise) > kMinRise ? rise / run : 0.0;
+          const double minmod = step_slope * last_step_slope_ > 0
+                                    ? (std::abs(step_slope) < std::abs(last_step_slope_) ? step_slope : last_step_slope_)
+                                    : 0.0;
+          ground_slope_ = slope_estimate_ > 0 ? std::clamp(minmod, -kMaxGroundSlope, kMaxGroundSlope) : 0.0;
+          last_step_slope_ = step_slope;
+          slope_min_ = std::min(slope_min_, ground_slope_), slope_max_ = std::max(slope_max_, ground_slope_);
+        }
+        swing_stance_z_ = stance_.z;
+        swing_ = planned_swing(prev_, target_, predicted_ground_z(stance_, target_.pos), gait_.t_single);
         single_duration_ = gait_.t_single;
         swing_tau_ = 0.0;
       }
@@ -571,7 +603,8 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     // counts as landed: the contact constraint then presses it down (a foot held by the swing task can hover at the ground, or
     // rest on one edge, without taking load).
     double clearance = 1e9;  // lowest corner of the swing foot's support polygon above the stance height
-    for (const Eigen::Vector3d& p : wbc_.support_polygon(est.q, sw)) clearance = std::min(clearance, p.z() - stance_.z);
+    const double z_ground = predicted_ground_z(stance_, swing_.land.pos);  // the ground expected under the landing foot
+    for (const Eigen::Vector3d& p : wbc_.support_polygon(est.q, sw)) clearance = std::min(clearance, p.z() - z_ground);
     // An early contact counts only near the target: a swing foot scuffing the ground on its way is not a step.
     const double foot_length = std::max(profile_.left_foot.length, profile_.right_foot.length);
     const bool near_target =
@@ -585,7 +618,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
       // support lasts the rest of the planned swing as well, so the weight transfer is not rushed while the DCM
       // is still on its way over. Landing higher or lower (terrain) starts the transfer at once.
       const Eigen::Isometry3d X_land = wbc_.sole_pose(est.q, sw);
-      const bool level = std::abs(X_land.translation().z() - stance_.z) < 0.01;
+      const bool level = std::abs(X_land.translation().z() - predicted_ground_z(stance_, X_land.translation().head<2>())) < 0.01;
       double_duration_ = double_support(cmd) + (level ? std::max(0.0, single_duration_ - phase_t_) : 0.0);
       if (!level) uneven_until_ = t + recovery_time_;
       if (terrain_normal_) {
@@ -608,6 +641,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
   if (phase_ != Phase::kStand) {
     stance_.z = wbc_.sole_pose(est.q, stance_.side).translation().z();
     if (phase_ == Phase::kDouble) prev_.z = wbc_.sole_pose(est.q, prev_.side).translation().z();
+    if (phase_ == Phase::kSingle) foothold_z_[static_cast<size_t>(stance_.side)] = stance_.z;
   }
 
   // --- References for the whole-body controller. ---
@@ -774,6 +808,8 @@ nlohmann::json WalkController::metrics() const {
                                    {"half_length", gait_.zmp_half_length},
                                    {"half_width", gait_.zmp_half_width}}},
                     {"max_command", {gait_.max_vx, gait_.max_vy, gait_.max_wz}}}}};
+  // The blind slope estimate's range over the run (rise per metre along the heading).
+  m["ground_slope_estimate"] = {{"min", slope_min_}, {"max", slope_max_}};
   if (terrain_normal_ && !touchdown_tilt_error_.empty()) {
     double sum = 0.0, max = 0.0;
     for (double e : touchdown_tilt_error_) sum += e, max = std::max(max, e);

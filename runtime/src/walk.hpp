@@ -111,6 +111,16 @@ class WalkController : public Controller {
   bool push_observer_on_ = false;
   double observed_push_until_ = -1.0;  ///< [s]
   double uneven_until_ = -1.0;  ///< time until which the ground counts as uneven (a foot landed off level) [s]
+  /// Blind slope estimate from the footholds: the ground's rise per metre along the stance foot's heading [-],
+  /// the smaller (minmod) of the last two foot-to-foot slopes, so one step up a block (a single rise) gives 0 and a
+  /// ramp (two rises in a row) its gradient. The swing aims its landing height along it. 0 when off.
+  double ground_slope_ = 0.0, last_step_slope_ = 0.0;
+  double slope_min_ = 0.0, slope_max_ = 0.0;  ///< ground_slope_'s range since reset() (metrics)
+  double swing_stance_z_ = 0.0;  ///< the stance foot's height when the swing lifted off [m]
+  std::array<double, 2> foothold_z_{0.0, 0.0};  ///< each sole's height in its last single support [m]
+  double slope_estimate_ = 1.0;  ///< nonzero: estimate ground_slope_ (profile key `slope_estimate`)
+  /// Landing height [m] for a swing from `stance` to `land` xy [m] on the estimated slope.
+  double predicted_ground_z(const control::Footstep& stance, const Eigen::Vector2d& land) const;
   double swing_apex_ = 0.0;  ///< apex of the swings planned this tick [m]
   NormalFn terrain_normal_;  ///< known terrain, or empty (blind)
   /// Known terrain: at each touchdown, the angle between the landing sole's normal and the ground's [rad].
