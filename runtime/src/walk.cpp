@@ -489,10 +489,10 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
   if (phase_ == Phase::kSingle) {
     target_ = mpc_out_.steps[1];
     if (!fixed0) {
+      // The landing height follows the moved target along the estimated slope.
+      const Eigen::Vector2d h(std::cos(stance_.yaw), std::sin(stance_.yaw));
+      swing_.z_land += ground_slope_ * h.dot(target_.pos - swing_.land.pos);
       swing_.land = target_;
-      control::Footstep from = stance_;
-      from.z = swing_stance_z_;  // the stance height the swing was planned from
-      swing_.z_land = predicted_ground_z(from, target_.pos);
       if (terrain_normal_) swing_.land_normal = terrain_normal_(target_.pos);
     }
   } else {
@@ -570,8 +570,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
         phase_ = Phase::kStand;
       } else {
         phase_ = Phase::kSingle;
-        // The slope between the foot about to lift and the stance foot (both heights measured through the
-        // double support), along the stance heading; steps shorter than 3 cm along it say nothing.
+        // The slope from the foot about to lift to the stance foot, along the stance heading.
         const Eigen::Vector2d h(std::cos(stance_.yaw), std::sin(stance_.yaw));
         const double run = h.dot(stance_.pos - prev_.pos);
         // The lifting foot's height as it stood in its own single support (at lift-off its heel is already up).
@@ -585,7 +584,6 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
           last_step_slope_ = step_slope;
           slope_min_ = std::min(slope_min_, ground_slope_), slope_max_ = std::max(slope_max_, ground_slope_);
         }
-        swing_stance_z_ = stance_.z;
         swing_ = planned_swing(prev_, target_, predicted_ground_z(stance_, target_.pos), gait_.t_single);
         single_duration_ = gait_.t_single;
         swing_tau_ = 0.0;
@@ -602,7 +600,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     // From the planned time on, a foot whose lowest corner is within touchdown_clearance_ of the stance height
     // counts as landed: the contact constraint then presses it down (a foot held by the swing task can hover at the ground, or
     // rest on one edge, without taking load).
-    double clearance = 1e9;  // lowest corner of the swing foot's support polygon above the stance height
+    double clearance = 1e9;  // lowest corner of the swing foot's support polygon above the expected ground
     const double z_ground = predicted_ground_z(stance_, swing_.land.pos);  // the ground expected under the landing foot
     for (const Eigen::Vector3d& p : wbc_.support_polygon(est.q, sw)) clearance = std::min(clearance, p.z() - z_ground);
     // An early contact counts only near the target: a swing foot scuffing the ground on its way is not a step.
@@ -618,7 +616,8 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
       // support lasts the rest of the planned swing as well, so the weight transfer is not rushed while the DCM
       // is still on its way over. Landing higher or lower (terrain) starts the transfer at once.
       const Eigen::Isometry3d X_land = wbc_.sole_pose(est.q, sw);
-      const bool level = std::abs(X_land.translation().z() - predicted_ground_z(stance_, X_land.translation().head<2>())) < 0.01;
+      const Eigen::Vector3d& p_land = X_land.translation();
+      const bool level = std::abs(p_land.z() - predicted_ground_z(stance_, p_land.head<2>())) < 0.01;
       double_duration_ = double_support(cmd) + (level ? std::max(0.0, single_duration_ - phase_t_) : 0.0);
       if (!level) uneven_until_ = t + recovery_time_;
       if (terrain_normal_) {

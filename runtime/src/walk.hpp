@@ -116,7 +116,6 @@ class WalkController : public Controller {
   /// ramp (two rises in a row) its gradient. The swing aims its landing height along it. 0 when off.
   double ground_slope_ = 0.0, last_step_slope_ = 0.0;
   double slope_min_ = 0.0, slope_max_ = 0.0;  ///< ground_slope_'s range since reset() (metrics)
-  double swing_stance_z_ = 0.0;  ///< the stance foot's height when the swing lifted off [m]
   std::array<double, 2> foothold_z_{0.0, 0.0};  ///< each sole's height in its last single support [m]
   double slope_estimate_ = 1.0;  ///< nonzero: estimate ground_slope_ (profile key `slope_estimate`)
   /// Landing height [m] for a swing from `stance` to `land` xy [m] on the estimated slope.
