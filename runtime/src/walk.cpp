@@ -490,8 +490,7 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
     target_ = mpc_out_.steps[1];
     if (!fixed0) {
       // The landing height follows the moved target along the estimated slope.
-      const Eigen::Vector2d h(std::cos(stance_.yaw), std::sin(stance_.yaw));
-      swing_.z_land += ground_slope_ * h.dot(target_.pos - swing_.land.pos);
+      swing_.z_land += predicted_ground_z(stance_, target_.pos) - predicted_ground_z(stance_, swing_.land.pos);
       swing_.land = target_;
       if (terrain_normal_) swing_.land_normal = terrain_normal_(target_.pos);
     }
@@ -601,7 +600,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     // counts as landed: the contact constraint then presses it down (a foot held by the swing task can hover at the ground, or
     // rest on one edge, without taking load).
     double clearance = 1e9;  // lowest corner of the swing foot's support polygon above the expected ground
-    const double z_ground = predicted_ground_z(stance_, swing_.land.pos);  // the ground expected under the landing foot
+    const double z_ground = predicted_ground_z(stance_, swing_.land.pos);
     for (const Eigen::Vector3d& p : wbc_.support_polygon(est.q, sw)) clearance = std::min(clearance, p.z() - z_ground);
     // An early contact counts only near the target: a swing foot scuffing the ground on its way is not a step.
     const double foot_length = std::max(profile_.left_foot.length, profile_.right_foot.length);
