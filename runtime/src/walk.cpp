@@ -294,6 +294,8 @@ void WalkController::apply_overrides() {
       {"leg_posture_scale", &leg_posture_scale_},
       {"arm_posture_scale", &arm_posture_scale_},
       {"touchdown_clearance", &touchdown_clearance_},
+      {"touchdown_progress", &touchdown_progress_},
+      {"touchdown_push_hold", &touchdown_push_hold_},
       {"swing_momentum", &swing_momentum_},
       {"crouch", &crouch_},
       {"velocity_ki", &velocity_ki_},
@@ -352,6 +354,7 @@ void WalkController::reset(const RobotState& state, const Estimate& est) {
   recover_until_ = -1.0;
   uneven_until_ = -1.0;
   pushed_until_ = -1.0;
+  costly_plan_until_ = -1.0;
   observed_push_until_ = -1.0;
   push_observer_on_ = false;
   stance_ = measured_step(est.q, control::kLeft);
@@ -462,6 +465,7 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
   if (mpc_out_.ok && mpc_out_.cost > min_saving) {
     recover_until_ = now + recovery_time_;
     if (steps_taken_ >= 2) pushed_until_ = now + recovery_time_;
+    costly_plan_until_ = now + touchdown_push_hold_;
   }
   const double min_single = now < recover_until_ ? std::min(timing_min_single_, recovery_min_single_) : timing_min_single_;
   if (timing_adaptation_ > 0 && !starting && mpc_out_.ok && mpc_out_.cost > min_saving) {
@@ -595,7 +599,12 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     swing_tau_ = std::min(swing_.duration, swing_tau_ + swing_rate(single_duration_ - (phase_t_ - dt_)) * dt_);
     const double progress = swing_tau_ / swing_.duration;  // 0 at lift-off, 1 at the planned touchdown
     // Early touchdown needs a clear load; near the planned touchdown any firm contact counts (the swing task
-    // holds the foot at the ground and would otherwise keep it from taking load).
+    // holds the foot at the ground and would otherwise keep it from taking load). "Near" is the last 5 % of the
+    // swing in steady walking: a low swing (recovery_step_height) drags its foot in and touched at 80-90 % of
+    // its swing, and with those touchdowns counted the swing's last part was cut short at every step; G1's
+    // capture point at lift-off then swayed further sideways each step (0.06 to 0.11 m from the stance foot
+    // within eight steps, against a steady 0.06 at full height or with the 5 %). Right after a push (for
+    // touchdown_push_hold after a costly plan) the last 20 %: a foot down sooner catches the push.
     // From the planned time on, a foot whose lowest corner is within touchdown_clearance_ of the stance height
     // counts as landed: the contact constraint then presses it down (a foot held by the swing task can hover at the ground, or
     // rest on one edge, without taking load).
@@ -607,7 +616,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     const bool near_target =
         (wbc_.sole_pose(est.q, sw).translation().head<2>() - swing_.land.pos).norm() < 0.5 * foot_length;
     const bool touched = (progress > 0.5 && near_target && fz[sw] > 0.15 * weight_) ||
-                         (progress > 0.8 && fz[sw] > 0.03 * weight_) ||
+                         (progress > (t < costly_plan_until_ ? 0.8 : touchdown_progress_) && fz[sw] > 0.03 * weight_) ||
                          (phase_t_ >= single_duration_ - 1e-9 && clearance < touchdown_clearance_);
     const bool overdue = phase_t_ > single_duration_ + 0.2;
     if (touched || overdue) {

@@ -135,6 +135,11 @@ class WalkController : public Controller {
   bool trace_ = false;  ///< OH_WALK_TRACE set: print the gait state every 20 ms on stderr
   double leg_posture_scale_ = 1.0, arm_posture_scale_ = 1.0;  ///< posture weight multipliers while walking
   double touchdown_clearance_ = 0.003;  ///< [m] a swing foot this close at the planned time has landed
+  /// Swing progress (0 lift-off, 1 planned touchdown) from which any firm contact is the touchdown in steady
+  /// walking (profile key `touchdown_progress`); for touchdown_push_hold after a costly plan (a push) it is 0.8.
+  double touchdown_progress_ = 0.95;
+  double touchdown_push_hold_ = 0.5;  ///< [s] (profile key `touchdown_push_hold`)
+  double costly_plan_until_ = -1.0;  ///< [s] touchdown_push_hold after the MPC's last costly plan
   double mpc_period_ = 0.01;  ///< [s] between MPC solves (100 Hz)
   double use_zmp_reference_ = 0.0;  ///< nonzero: the WBC's reference wrenches follow the MPC's ZMP
   /// Scale of the swing leg's predicted centre-of-pressure offset given to the MPC (1: as predicted, 0: none).
