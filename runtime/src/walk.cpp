@@ -351,10 +351,9 @@ void WalkController::reset(const RobotState& state, const Estimate& est) {
   cmd_bias_.setZero();
   phase_ = Phase::kStand;
   phase_t_ = 0.0;
-  recover_until_ = -1.0;
+  last_costly_plan_ = -kNever;
   uneven_until_ = -1.0;
   pushed_until_ = -1.0;
-  costly_plan_until_ = -1.0;
   observed_push_until_ = -1.0;
   push_observer_on_ = false;
   stance_ = measured_step(est.q, control::kLeft);
@@ -412,7 +411,7 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
   ph.blend0 = stand_blend_;
   ph.stance = stance_;
   ph.prev = prev_;
-  const bool recovering = now < recover_until_;
+  const bool recovering = now < last_costly_plan_ + recovery_time_;
   const double freeze = recovering ? std::max(swing_freeze_, recovery_swing_freeze_) : swing_freeze_;
   const bool late = ph.single && swing_tau_ > freeze * swing_.duration;
   if (late) ph.frozen = &swing_.land;
@@ -463,11 +462,10 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
   // seeds 1-20 with 1 s (0 without the mode); single 0.6 m/s pushes, 8 directions x 8 instants: 60 of 64 (38).
   // The same settings all the time cost G1 its forward speed (8.40 m in 20 s at 0.5 m/s).
   if (mpc_out_.ok && mpc_out_.cost > min_saving) {
-    recover_until_ = now + recovery_time_;
+    last_costly_plan_ = now;
     if (steps_taken_ >= 2) pushed_until_ = now + recovery_time_;
-    costly_plan_until_ = now + touchdown_push_hold_;
   }
-  const double min_single = now < recover_until_ ? std::min(timing_min_single_, recovery_min_single_) : timing_min_single_;
+  const double min_single = now < last_costly_plan_ + recovery_time_ ? std::min(timing_min_single_, recovery_min_single_) : timing_min_single_;
   if (timing_adaptation_ > 0 && !starting && mpc_out_.ok && mpc_out_.cost > min_saving) {
     const double rem = std::max(nominal - phase_t_, 0.0);
     const double rem_min =
@@ -616,7 +614,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
     const bool near_target =
         (wbc_.sole_pose(est.q, sw).translation().head<2>() - swing_.land.pos).norm() < 0.5 * foot_length;
     const bool touched = (progress > 0.5 && near_target && fz[sw] > 0.15 * weight_) ||
-                         (progress > (t < costly_plan_until_ ? 0.8 : touchdown_progress_) && fz[sw] > 0.03 * weight_) ||
+                         (progress > (t < last_costly_plan_ + touchdown_push_hold_ ? 0.8 : touchdown_progress_) && fz[sw] > 0.03 * weight_) ||
                          (phase_t_ >= single_duration_ - 1e-9 && clearance < touchdown_clearance_);
     const bool overdue = phase_t_ > single_duration_ + 0.2;
     if (touched || overdue) {
@@ -734,7 +732,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
   // within the count's noise of +-4); random:0.6:3: G1 79 of seeds 1-80 (71), built-in 20 of 20 (20). H1: see the
   // constructor. Not from the start of walking, which trips recovery too: G1 then walked 5.4 m in 20 s at
   // 0.5 m/s; and not all the time (w_ang_mom 2: 7.2 m, not 8.95).
-  if (t < recover_until_) wbc_.params().cop_scale = std::min(cop_scale, recovery_cop_scale_);
+  if (t < last_costly_plan_ + recovery_time_) wbc_.params().cop_scale = std::min(cop_scale, recovery_cop_scale_);
   const double w_ang_mom = wbc_.params().w_ang_mom;
   if (t < pushed_until_ && t < observed_push_until_)
     wbc_.params().w_ang_mom = std::max(w_ang_mom, recovery_ang_mom_weight_);

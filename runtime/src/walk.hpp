@@ -93,7 +93,8 @@ class WalkController : public Controller {
   /// (WbcParams::w_ang_mom) with the weight recovery_ang_mom w_com / (m z_c)^2, m the total mass [kg] and z_c the
   /// gait's CoM height [m]: that scale makes the task's L' error [N m] (of order m z_c times a CoM acceleration)
   /// weigh recovery_ang_mom times as much as the same CoM acceleration error, on any robot.
-  double recover_until_ = -1.0;  ///< time until which the controller is in recovery mode [s]
+  static constexpr double kNever = 1e9;  ///< [s] a time long past
+  double last_costly_plan_ = -kNever;  ///< [s] the MPC's last costly plan: recovery mode lasts recovery_time after it
   double recovery_time_ = 3.5;   ///< [s]
   double recovery_cop_scale_ = 0.6, recovery_swing_freeze_ = 1.0, recovery_min_single_ = 0.45;
   double recovery_step_height_ = 0.3;  ///< swing apex after a push, a fraction of the gait's step height
@@ -139,7 +140,6 @@ class WalkController : public Controller {
   /// walking (profile key `touchdown_progress`); for touchdown_push_hold after a costly plan (a push) it is 0.8.
   double touchdown_progress_ = 0.95;
   double touchdown_push_hold_ = 0.5;  ///< [s] (profile key `touchdown_push_hold`)
-  double costly_plan_until_ = -1.0;  ///< [s] touchdown_push_hold after the MPC's last costly plan
   double mpc_period_ = 0.01;  ///< [s] between MPC solves (100 Hz)
   double use_zmp_reference_ = 0.0;  ///< nonzero: the WBC's reference wrenches follow the MPC's ZMP
   /// Scale of the swing leg's predicted centre-of-pressure offset given to the MPC (1: as predicted, 0: none).
