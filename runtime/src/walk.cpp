@@ -411,8 +411,7 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
   ph.blend0 = stand_blend_;
   ph.stance = stance_;
   ph.prev = prev_;
-  const bool recovering = now < last_costly_plan_ + recovery_time_;
-  const double freeze = recovering ? std::max(swing_freeze_, recovery_swing_freeze_) : swing_freeze_;
+  const double freeze = recovering(now) ? std::max(swing_freeze_, recovery_swing_freeze_) : swing_freeze_;
   const bool late = ph.single && swing_tau_ > freeze * swing_.duration;
   if (late) ph.frozen = &swing_.land;
   // The plan uses this command's double-support time (the step period sets the stride).
@@ -465,7 +464,7 @@ void WalkController::run_mpc(double now, const Eigen::VectorXd& q, const Eigen::
     last_costly_plan_ = now;
     if (steps_taken_ >= 2) pushed_until_ = now + recovery_time_;
   }
-  const double min_single = now < last_costly_plan_ + recovery_time_ ? std::min(timing_min_single_, recovery_min_single_) : timing_min_single_;
+  const double min_single = recovering(now) ? std::min(timing_min_single_, recovery_min_single_) : timing_min_single_;
   if (timing_adaptation_ > 0 && !starting && mpc_out_.ok && mpc_out_.cost > min_saving) {
     const double rem = std::max(nominal - phase_t_, 0.0);
     const double rem_min =
@@ -732,7 +731,7 @@ void WalkController::update(const RobotState& state, const Estimate& est, std::v
   // within the count's noise of +-4); random:0.6:3: G1 79 of seeds 1-80 (71), built-in 20 of 20 (20). H1: see the
   // constructor. Not from the start of walking, which trips recovery too: G1 then walked 5.4 m in 20 s at
   // 0.5 m/s; and not all the time (w_ang_mom 2: 7.2 m, not 8.95).
-  if (t < last_costly_plan_ + recovery_time_) wbc_.params().cop_scale = std::min(cop_scale, recovery_cop_scale_);
+  if (recovering(t)) wbc_.params().cop_scale = std::min(cop_scale, recovery_cop_scale_);
   const double w_ang_mom = wbc_.params().w_ang_mom;
   if (t < pushed_until_ && t < observed_push_until_)
     wbc_.params().w_ang_mom = std::max(w_ang_mom, recovery_ang_mom_weight_);

@@ -95,6 +95,8 @@ class WalkController : public Controller {
   /// weigh recovery_ang_mom times as much as the same CoM acceleration error, on any robot.
   static constexpr double kNever = 1e9;  ///< [s] a time long past
   double last_costly_plan_ = -kNever;  ///< [s] the MPC's last costly plan: recovery mode lasts recovery_time after it
+  /// True while in recovery mode at time t [s] (within recovery_time of the last costly plan).
+  bool recovering(double t) const { return t < last_costly_plan_ + recovery_time_; }
   double recovery_time_ = 3.5;   ///< [s]
   double recovery_cop_scale_ = 0.6, recovery_swing_freeze_ = 1.0, recovery_min_single_ = 0.45;
   double recovery_step_height_ = 0.3;  ///< swing apex after a push, a fraction of the gait's step height
